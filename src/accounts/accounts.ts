@@ -1,0 +1,75 @@
+// Accounts: the people who sign in. Plain objects out; nothing outside this
+// module sees Prisma rows or password hashes.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Db } from '../db/client.js';
+import { dummyHash, hashPassword, verifyPassword } from './password.js';
+
+export interface Account {
+  id: string;
+  username: string;
+  serverId: string;
+  email: string | null;
+  name: string | null;
+  createdAt: Date;
+}
+
+export interface NewAccount {
+  username: string;
+  password: string;
+  serverId?: string;
+  email?: string;
+  name?: string;
+}
+
+export class AccountError extends Error {}
+
+const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+const toAccount = ({ passwordHash: _hash, ...account }: Account & { passwordHash: string }): Account => account;
+
+export class Accounts {
+  constructor(private readonly db: Db) {}
+
+  async create(input: NewAccount): Promise<Account> {
+    if (!USERNAME.test(input.username)) throw new AccountError('username: 1 to 64 letters, digits or . _ @ + -');
+    if (input.password.length < 8 || input.password.length > 1024) throw new AccountError('password: 8 to 1024 characters');
+    if (input.email !== undefined && !EMAIL.test(input.email)) throw new AccountError('email: not an e-mail address');
+    if (input.serverId !== undefined && !/^\S{1,128}$/.test(input.serverId)) throw new AccountError('server-id: 1 to 128 characters, no spaces');
+    if (await this.db.account.findUnique({ where: { username: input.username } })) {
+      throw new AccountError(`username: "${input.username}" is taken`);
+    }
+    const row = await this.db.account.create({
+      data: {
+        id: randomUUID(),
+        username: input.username,
+        passwordHash: await hashPassword(input.password),
+        serverId: input.serverId ?? randomBytes(8).toString('hex'),
+        email: input.email ?? null,
+        name: input.name ?? null,
+      },
+    });
+    return toAccount(row);
+  }
+
+  async findById(id: string): Promise<Account | undefined> {
+    const row = await this.db.account.findUnique({ where: { id } });
+    return row ? toAccount(row) : undefined;
+  }
+
+  async findByUsername(username: string): Promise<Account | undefined> {
+    const row = await this.db.account.findUnique({ where: { username } });
+    return row ? toAccount(row) : undefined;
+  }
+
+  /** The account when the password is right; undefined otherwise, in the same time either way. */
+  async authenticate(username: string, password: string): Promise<Account | undefined> {
+    const row = username.length <= 64 ? await this.db.account.findUnique({ where: { username } }) : null;
+    const ok = await verifyPassword(password, row?.passwordHash ?? (await dummyHash()));
+    return row && ok ? toAccount(row) : undefined;
+  }
+
+  async count(): Promise<number> {
+    return this.db.account.count();
+  }
+}

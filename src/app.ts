@@ -1,0 +1,97 @@
+// The Koa application: our routes first, the provider last. Built by a
+// function (tests start it on port 0 in-process); src/main.ts listens.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Koa from 'koa';
+import Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import type { Config } from './config/index.js';
+import type { Db } from './db/client.js';
+import type { Logger } from './log.js';
+import type { Accounts } from './accounts/accounts.js';
+import type { Consents } from './interactions/consents.js';
+import type { Views } from './interactions/views.js';
+import { errorHandler } from './errors/handler.js';
+import { interactionRoutes } from './interactions/routes.js';
+import { multipartTokenShim } from './oidc/multipart-token-shim.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  provider: Provider;
+  accounts: Accounts;
+  consents: Consents;
+  views: Views;
+  cookieKeys: string[];
+  log: Logger;
+  root: string;
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const { config, db, provider, views, log } = deps;
+  const app = new Koa({ keys: deps.cookieKeys, proxy: config.trustProxy });
+
+  const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, method: ctx?.method, path: ctx?.path }, 'request failed');
+  // Errors the library handles itself are reported here; never print them raw.
+  provider.on('server_error', (ctx: Koa.Context, err: unknown) => logError(err, ctx));
+  // Provider is a Koa app; its types only list the library's own events, so
+  // reach Koa's 'error' event through the Koa type. A listener here also
+  // stops Koa from printing the stack to stderr.
+  (provider as unknown as Koa).on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
+  app.on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
+
+  app.use(errorHandler(logError));
+
+  const css = readFileSync(join(deps.root, 'public', 'app.css'));
+  const router = new Router();
+  router.get('/static/app.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.body = css;
+  });
+
+  // Ready once the database answers; 503 while it does not.
+  router.get('/healthz', async (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    try {
+      await db.$queryRawUnsafe('SELECT 1');
+      ctx.body = { status: 'ok' };
+    } catch (err) {
+      log.warn({ err }, 'health check: database unreachable');
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable' };
+    }
+  });
+
+  // Where the demo client is sent back to: shows what arrived (the code and
+  // state of the seed's flow) so a learner can paste it into the next curl.
+  const showCallback = (ctx: Koa.Context) => {
+    const entries = Object.entries(ctx.query).map(([name, value]) => ({ name, value: String(value) }));
+    views.render(ctx, 'callback', views.locale(ctx), (t) => t('callback.title'), { entries });
+  };
+  router.get('/demo/callback', showCallback);
+  router.get('/demo/logged-out', showCallback);
+
+  app.use(router.routes());
+  app.use(interactionRoutes({ provider, accounts: deps.accounts, consents: deps.consents, views }).routes());
+
+  app.use(multipartTokenShim);
+
+  // RFC 8414 metadata: the library serves the OIDC discovery document; plain
+  // OAuth clients look for the same document here.
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/.well-known/oauth-authorization-server' && (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS')) {
+      ctx.req.url = '/.well-known/openid-configuration';
+    }
+    return next();
+  });
+
+  // The provider answers everything else, on its own Koa context.
+  const callback = provider.callback();
+  app.use(async (ctx) => {
+    ctx.respond = false;
+    await callback(ctx.req, ctx.res);
+  });
+
+  return app;
+}

@@ -1,0 +1,120 @@
+// Command line for automation and teaching. Prints only JSON on stdout;
+// messages go to stderr; a bad argument exits 2, a failure 1.
+//
+//   client:create --name N --redirect-uri U [--redirect-uri U2] [--post-logout-redirect-uri U]
+//                 [--scope "..."] [--grant-type G]... [--auth-method client_secret_basic|client_secret_post|none]
+//   user:create   --username U --password P [--server-id S] [--email E] [--name N]
+//   keys:rotate
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig } from '../config/index.js';
+import { prepare } from '../setup.js';
+import { AccountError } from '../accounts/accounts.js';
+import { AUTH_METHODS, ClientError, type AuthMethod } from '../clients/clients.js';
+import { SecretBox } from '../db/secret-box.js';
+import { rotateSigningKeys } from '../oidc/keys.js';
+import { keyRetention } from '../oidc/provider.js';
+
+class UsageError extends Error {}
+
+const COMMANDS: Record<string, ParseArgsConfig['options']> = {
+  'client:create': {
+    name: { type: 'string' },
+    'redirect-uri': { type: 'string', multiple: true },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
+    scope: { type: 'string' },
+    'grant-type': { type: 'string', multiple: true },
+    'auth-method': { type: 'string' },
+  },
+  'user:create': {
+    username: { type: 'string' },
+    password: { type: 'string' },
+    'server-id': { type: 'string' },
+    email: { type: 'string' },
+    name: { type: 'string' },
+  },
+  'keys:rotate': {},
+};
+
+function parse(argv: string[]) {
+  const [command, ...rest] = argv;
+  const options = command ? COMMANDS[command] : undefined;
+  if (!command || !options) throw new UsageError(`usage: <command> [options]; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  try {
+    const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
+    return { command, values: values as Record<string, string | string[] | undefined> };
+  } catch (err) {
+    throw new UsageError(`${command}: ${(err as Error).message}`);
+  }
+}
+
+const required = (values: Record<string, unknown>, name: string): string => {
+  const v = values[name];
+  if (typeof v !== 'string' || !v) throw new UsageError(`--${name} is required`);
+  return v;
+};
+
+async function run(argv: string[]): Promise<unknown> {
+  const { command, values } = parse(argv);
+  if (command === 'client:create') {
+    const name = required(values, 'name');
+    const redirectUris = (values['redirect-uri'] as string[] | undefined) ?? [];
+    const grantTypes = values['grant-type'] as string[] | undefined;
+    const authMethod = values['auth-method'] as string | undefined;
+    if (authMethod !== undefined && !AUTH_METHODS.includes(authMethod as AuthMethod)) {
+      throw new UsageError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}`);
+    }
+    const needsRedirect = !grantTypes || grantTypes.includes('authorization_code');
+    if (needsRedirect && !redirectUris.length) throw new UsageError('--redirect-uri is required for the authorization_code grant');
+    const prepared = await prepare(loadConfig());
+    try {
+      return await prepared.clientService.create({
+        name,
+        redirectUris,
+        postLogoutRedirectUris: values['post-logout-redirect-uri'] as string[] | undefined,
+        grantTypes,
+        scope: values.scope as string | undefined,
+        authMethod: authMethod as AuthMethod | undefined,
+      });
+    } finally {
+      await prepared.database.db.$disconnect();
+    }
+  }
+  if (command === 'user:create') {
+    const username = required(values, 'username');
+    const password = required(values, 'password');
+    const prepared = await prepare(loadConfig());
+    try {
+      const account = await prepared.accounts.create({
+        username,
+        password,
+        serverId: values['server-id'] as string | undefined,
+        email: values.email as string | undefined,
+        name: values.name as string | undefined,
+      });
+      return { id: account.id, username: account.username, server_id: account.serverId, email: account.email, name: account.name };
+    } finally {
+      await prepared.database.db.$disconnect();
+    }
+  }
+  // keys:rotate
+  const config = loadConfig();
+  const prepared = await prepare(config);
+  try {
+    const rotation = await rotateSigningKeys(prepared.database.db, new SecretBox(prepared.secrets.secretKey), keyRetention(config));
+    return { ...rotation, note: 'restart every node for the new keys to sign; retired keys stay published meanwhile' };
+  } finally {
+    await prepared.database.db.$disconnect();
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (result) => {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  },
+  (err: unknown) => {
+    const expected = err instanceof UsageError || err instanceof AccountError || err instanceof ClientError;
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+    if (!expected) process.exitCode = 1;
+  },
+);

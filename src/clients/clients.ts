@@ -1,0 +1,52 @@
+// Creating clients: one service for the CLI and (later) the console. The
+// library validates the metadata itself, so what we store is exactly what it
+// would accept from dynamic registration.
+import { randomBytes } from 'node:crypto';
+import type { ClientMetadata, Provider } from 'oidc-provider';
+import type { ClientStore } from './store.js';
+
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export interface NewClient {
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  grantTypes?: string[];
+  scope?: string;
+  authMethod?: AuthMethod;
+}
+
+export class ClientError extends Error {}
+
+export class Clients {
+  constructor(
+    private readonly provider: Provider,
+    private readonly store: ClientStore,
+  ) {}
+
+  /** Returns the stored metadata including the secret: the only time it is shown. */
+  async create(input: NewClient): Promise<ClientMetadata> {
+    const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token'];
+    const authMethod = input.authMethod ?? 'client_secret_basic';
+    const metadata: ClientMetadata = {
+      client_id: randomBytes(18).toString('base64url'),
+      client_name: input.name,
+      redirect_uris: input.redirectUris,
+      grant_types: grantTypes,
+      response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
+      token_endpoint_auth_method: authMethod,
+      ...(authMethod === 'none' ? {} : { client_secret: randomBytes(32).toString('base64url') }),
+      ...(input.scope ? { scope: input.scope } : {}),
+      ...(input.postLogoutRedirectUris?.length ? { post_logout_redirect_uris: input.postLogoutRedirectUris } : {}),
+    };
+    try {
+      await this.provider.Client.validate(metadata);
+    } catch (err) {
+      const e = err as { error?: string; error_description?: string; message?: string };
+      throw new ClientError(e.error_description ?? e.message ?? 'invalid client metadata');
+    }
+    await this.store.save(metadata);
+    return metadata;
+  }
+}

@@ -1,0 +1,116 @@
+// Every setting the service reads, validated once at start. Nothing else in
+// src/ reads process.env. Each setting is documented in .env.example.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const seconds = z.coerce.number().int().positive();
+
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(5000),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    ISSUER: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:5000'),
+    DATABASE_URL: z.string().min(1).default('file:./data/oidc.db'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    COOKIE_KEYS: list.optional(),
+    SECRET_KEY: z.string().optional(),
+    TRUST_PROXY: bool.default(false),
+    ACCESS_TOKEN_TTL: seconds.default(864000),
+    AUTHORIZATION_CODE_TTL: seconds.default(60),
+    ID_TOKEN_TTL: seconds.default(3600),
+    REFRESH_TOKEN_TTL: seconds.default(14 * 24 * 3600),
+    CLIENT_CREDENTIALS_TTL: seconds.default(600),
+    SESSION_TTL: seconds.default(14 * 24 * 3600),
+    INTERACTION_TTL: seconds.default(3600),
+    GRANT_TTL: seconds.default(14 * 24 * 3600),
+    API_RESOURCE: z.url().optional(),
+    REGISTRATION_ENABLED: bool.default(false),
+    REGISTRATION_INITIAL_ACCESS_TOKEN: z.string().min(16).optional(),
+    SEED_DEMO: bool.default(true),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .refine((c) => !c.REGISTRATION_ENABLED || c.REGISTRATION_INITIAL_ACCESS_TOKEN, {
+    message: 'REGISTRATION_ENABLED=true needs REGISTRATION_INITIAL_ACCESS_TOKEN (at least 16 characters)',
+    path: ['REGISTRATION_INITIAL_ACCESS_TOKEN'],
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || (c.COOKIE_KEYS?.length && c.SECRET_KEY), {
+    message: 'in production COOKIE_KEYS and SECRET_KEY must be set (they are only generated for development)',
+    path: ['SECRET_KEY'],
+  });
+
+export type Env = z.output<typeof schema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  issuer: string;
+  databaseUrl: string;
+  dataDir: string;
+  /** Absent in development: src/config/secrets.ts generates and keeps them. */
+  cookieKeys?: string[];
+  secretKey?: string;
+  trustProxy: boolean;
+  ttl: {
+    accessToken: number;
+    authorizationCode: number;
+    idToken: number;
+    refreshToken: number;
+    clientCredentials: number;
+    session: number;
+    interaction: number;
+    grant: number;
+  };
+  /** RFC 8707 resource indicator of our API, the audience of its tokens. */
+  apiResource: string;
+  registration: { enabled: boolean; initialAccessToken?: string };
+  seedDemo: boolean;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most .env conventions.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const issuer = e.ISSUER.replace(/\/$/, '');
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    issuer,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    cookieKeys: e.COOKIE_KEYS,
+    secretKey: e.SECRET_KEY,
+    trustProxy: e.TRUST_PROXY,
+    ttl: {
+      accessToken: e.ACCESS_TOKEN_TTL,
+      authorizationCode: e.AUTHORIZATION_CODE_TTL,
+      idToken: e.ID_TOKEN_TTL,
+      refreshToken: e.REFRESH_TOKEN_TTL,
+      clientCredentials: e.CLIENT_CREDENTIALS_TTL,
+      session: e.SESSION_TTL,
+      interaction: e.INTERACTION_TTL,
+      grant: e.GRANT_TTL,
+    },
+    apiResource: e.API_RESOURCE ?? `${issuer}/api`,
+    registration: { enabled: e.REGISTRATION_ENABLED, initialAccessToken: e.REGISTRATION_INITIAL_ACCESS_TOKEN },
+    seedDemo: e.SEED_DEMO,
+    logLevel: e.LOG_LEVEL,
+  };
+}

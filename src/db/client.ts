@@ -1,0 +1,53 @@
+// One Prisma client for the whole process, SQLite or PostgreSQL by the scheme
+// of DATABASE_URL. Prisma 7 generates one client per provider from the same
+// models; the two share the model API, so the rest of src/ sees one type.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
+import { PrismaClient as PgClient } from './generated/pg/client.js';
+
+export type Db = SqliteClient;
+export type Flavour = 'sqlite' | 'pg';
+
+export interface Database {
+  db: Db;
+  flavour: Flavour;
+  /** The same driver, for the migration runner. */
+  factory: SqlMigrationAwareDriverAdapterFactory;
+}
+
+export function flavourOf(url: string): Flavour {
+  if (url.startsWith('file:')) return 'sqlite';
+  if (/^postgres(ql)?:\/\//.test(url)) return 'pg';
+  throw new Error('DATABASE_URL must start with file: (SQLite) or postgres:// / postgresql:// (PostgreSQL)');
+}
+
+export function sqlitePath(url: string): string {
+  return resolve(url.slice('file:'.length).replace(/\?.*$/, ''));
+}
+
+export function openDatabase(url: string): Database {
+  const flavour = flavourOf(url);
+  if (flavour === 'sqlite') {
+    const path = sqlitePath(url);
+    mkdirSync(dirname(path), { recursive: true });
+    // timeout: wait this long for another writer (another process, the CLI) before SQLITE_BUSY.
+    const factory = new PrismaBetterSqlite3({ url: `file:${path}`, timeout: 5000 });
+    return { db: new SqliteClient({ adapter: factory }), flavour, factory };
+  }
+  const factory = new PrismaPg({ connectionString: url });
+  return { db: new PgClient({ adapter: factory }) as unknown as Db, flavour, factory };
+}
+
+/** SQLite settings that cannot live in a migration: they are per connection or per file. */
+export async function tuneSqlite(db: Db): Promise<void> {
+  // WAL lets readers proceed while one writer commits; NORMAL is durable
+  // across application crashes in WAL mode (only an OS crash can lose the
+  // last commits), which is the usual trade for a server.
+  await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+  await db.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
+  await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
+}

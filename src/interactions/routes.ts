@@ -1,0 +1,166 @@
+// Login, consent and abort: the pages the library sends a person to when an
+// authorization request needs them (interactions.url). The pattern is the
+// library's example/routes/koa.js: load the interaction once, switch on the
+// prompt, check the prompt again on each POST, finish with interactionFinished.
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { errors, type Provider } from 'oidc-provider';
+import type { Context } from 'koa';
+import type { Accounts } from '../accounts/accounts.js';
+import type { Consents } from './consents.js';
+import type { Views } from './views.js';
+import { checkCsrf, issueCsrf } from './csrf.js';
+import { translator, hasMessage, type Locale } from './i18n.js';
+
+export interface InteractionDeps {
+  provider: Provider;
+  accounts: Accounts;
+  consents: Consents;
+  views: Views;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const field = (body: unknown, name: string): string => {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+};
+
+export function interactionRoutes({ provider, accounts, consents, views }: InteractionDeps): Router {
+  const router = new Router({ prefix: '/interaction' });
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+
+  const clientName = async (details: Details) => {
+    const client = await provider.Client.find(String(details.params.client_id));
+    return client?.clientName ?? String(details.params.client_id);
+  };
+
+  const localeOf = (ctx: Context, details: Details): Locale => views.locale(ctx, details.params.ui_locales);
+
+  async function renderLogin(ctx: Context, details: Details, error?: string, username?: string) {
+    const locale = localeOf(ctx, details);
+    views.render(ctx, 'login', locale, (t) => t('login.title'), {
+      clientName: await clientName(details),
+      action: `/interaction/${details.uid}/login`,
+      abortAction: `/interaction/${details.uid}/abort`,
+      csrf: issueCsrf(ctx, `/interaction/${details.uid}`),
+      // OIDC Core §3.1.2.1: login_hint pre-fills the username.
+      username: username ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint.slice(0, 64) : ''),
+      error,
+    });
+  }
+
+  async function renderConsent(ctx: Context, details: Details) {
+    const locale = localeOf(ctx, details);
+    const t = translator(locale);
+    const prompt = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const scopes = new Set([...(prompt.missingOIDCScope ?? []), ...Object.values(prompt.missingResourceScopes ?? {}).flat()]);
+    const account = details.session?.accountId ? await accounts.findById(details.session.accountId) : undefined;
+    views.render(ctx, 'consent', locale, () => t('consent.title'), {
+      clientName: await clientName(details),
+      username: account?.username ?? '',
+      scopes: [...scopes].map((s) => {
+        const key = `scope.${s}`;
+        return hasMessage(key) ? t(key) : s;
+      }),
+      claims: (prompt.missingOIDCClaims ?? []).filter((c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c)),
+      action: `/interaction/${details.uid}/confirm`,
+      abortAction: `/interaction/${details.uid}/abort`,
+      csrf: issueCsrf(ctx, `/interaction/${details.uid}`),
+    });
+  }
+
+  // Expired or unknown interactions, and POSTs for a prompt that is no longer
+  // current (a double submit, the back button), end on a page, never a 500.
+  router.use(async (ctx, next) => {
+    ctx.set('cache-control', 'no-store');
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof errors.SessionNotFound || err instanceof WrongPrompt) {
+        views.problem(ctx, 400, 'error.expired');
+        return;
+      }
+      throw err;
+    }
+  });
+
+  router.get('/:uid', async (ctx) => {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.prompt.name === 'login') return renderLogin(ctx, details);
+    if (details.prompt.name === 'consent') return renderConsent(ctx, details);
+    throw new WrongPrompt();
+  });
+
+  router.post('/:uid/login', form, async (ctx) => {
+    const details = await load(ctx, 'login');
+    if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return views.problem(ctx, 403, 'error.csrf');
+    const username = field(ctx.request.body, 'username').trim();
+    const password = field(ctx.request.body, 'password');
+    const t = translator(localeOf(ctx, details));
+    if (!username || !password) return renderLogin(ctx, details, t('login.missing'), username.slice(0, 64));
+    const account = await accounts.authenticate(username, password);
+    if (!account) {
+      ctx.status = 401;
+      return renderLogin(ctx, details, t('login.failed'), username.slice(0, 64));
+    }
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: account.id, amr: ['pwd'] } },
+      { mergeWithLastSubmission: false },
+    );
+  });
+
+  router.post('/:uid/confirm', form, async (ctx) => {
+    const details = await load(ctx, 'consent');
+    if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return views.problem(ctx, 403, 'error.csrf');
+    const accountId = details.session!.accountId;
+    const clientId = String(details.params.client_id);
+    const prompt = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+
+    const grant = details.grantId
+      ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId, clientId }))
+      : new provider.Grant({ accountId, clientId });
+    if (prompt.missingOIDCScope) grant.addOIDCScope(prompt.missingOIDCScope.join(' '));
+    if (prompt.missingOIDCClaims) grant.addOIDCClaims(prompt.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    await consents.remember(accountId, clientId, grantId);
+
+    await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  });
+
+  // "Cancel" at login and "Deny" at consent: the client gets access_denied
+  // at its redirect URI (RFC 6749 §4.1.2.1).
+  router.post('/:uid/abort', form, async (ctx) => {
+    await provider.interactionDetails(ctx.req, ctx.res);
+    if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return views.problem(ctx, 403, 'error.csrf');
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { error: 'access_denied', error_description: 'End-User aborted interaction' },
+      { mergeWithLastSubmission: false },
+    );
+  });
+
+  async function load(ctx: Context, expected: 'login' | 'consent'): Promise<Details> {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.prompt.name !== expected) throw new WrongPrompt();
+    return details;
+  }
+
+  return router;
+}
+
+class WrongPrompt extends Error {}

@@ -1,0 +1,76 @@
+// The service: read the configuration, prepare the database, listen, and
+// drain on SIGTERM. The only module with side effects at start.
+import { createServer } from 'node:http';
+import { loadConfig, ConfigError } from './config/index.js';
+import { createLogger } from './log.js';
+import { prepare, seedDemo, ROOT } from './setup.js';
+import { createApp } from './app.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const prepared = await prepare(config);
+
+  if (config.seedDemo) {
+    const demo = await seedDemo(config, prepared);
+    if (demo) {
+      // Printed once, on the first start: they are not stored anywhere readable.
+      process.stdout.write(
+        `\nFirst start: created a demo account and a demo client.\n` +
+          `  user:          ${demo.user.username} / ${demo.user.password}\n` +
+          `  client_id:     ${demo.client.client_id}\n` +
+          `  client_secret: ${demo.client.client_secret}\n` +
+          `  redirect_uri:  ${demo.client.redirect_uri}\n` +
+          `Try: ${config.issuer}/oauth/authorize?response_type=code&client_id=${demo.client.client_id}&scope=profile%20buy%20buy_history&state=unique_state_code\n\n`,
+      );
+    }
+  }
+
+  const app = createApp({
+    config,
+    db: prepared.database.db,
+    provider: prepared.provider,
+    accounts: prepared.accounts,
+    consents: prepared.consents,
+    views: prepared.views,
+    cookieKeys: prepared.secrets.cookieKeys,
+    log,
+    root: ROOT,
+  });
+
+  const server = createServer(app.callback());
+  // Keep-alive longer than typical proxies' idle timeout, so they close first.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  log.info({ issuer: config.issuer, address }, 'listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining');
+    const force = setTimeout(() => {
+      log.warn('drain timed out; closing remaining connections');
+      server.closeAllConnections();
+    }, 10_000);
+    force.unref();
+    server.close();
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.once('close', () => resolve()));
+    await prepared.database.db.$disconnect();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,166 @@
+// The oidc-provider configuration, option by option in the order of the
+// library's docs (docs/README.md, "Configuration options"). Only options we
+// change from the defaults appear, each with the reason.
+import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/index.js';
+import type { Accounts } from '../accounts/accounts.js';
+import type { Consents } from '../interactions/consents.js';
+import type { Views } from '../interactions/views.js';
+import { API_SCOPES } from './scopes.js';
+import { findAccount } from './find-account.js';
+
+export interface ConfigurationDeps {
+  config: Config;
+  accounts: Accounts;
+  consents: Consents;
+  views: Views;
+  adapter: NonNullable<Configuration['adapter']>;
+  jwks: NonNullable<Configuration['jwks']>;
+  cookieKeys: string[];
+}
+
+export function buildConfiguration({ config, accounts, consents, views, adapter, jwks, cookieKeys }: ConfigurationDeps): Configuration {
+  const apiScopes = API_SCOPES.join(' ');
+
+  return {
+    adapter,
+
+    // The claims our accounts can back, grouped by the scope that releases them.
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+    },
+
+    // Clients live in the database (created by the CLI or the console), never in code.
+    clients: [],
+
+    features: {
+      // Our own views replace the library's development-only ones.
+      devInteractions: { enabled: false },
+
+      // RFC 8707. Our API is a resource server: a token meant for it carries
+      // its audience and only its scopes. A client that names no resource
+      // (the seed's flow) gets the API by default; see README, "Tokens for the API".
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => {
+          if (oneOf) return oneOf.includes(config.apiResource) ? config.apiResource : oneOf;
+          return config.apiResource;
+        },
+        getResourceServerInfo: async (_ctx, resource, client) => {
+          if (resource !== config.apiResource) throw new errors.InvalidTarget();
+          // A client registered with a `scope` may only get those of the API's scopes.
+          const allowed = client.scope ? API_SCOPES.filter((s) => client.scope!.split(' ').includes(s)).join(' ') : apiScopes;
+          return {
+            scope: allowed,
+            audience: config.apiResource,
+            accessTokenTTL: config.ttl.accessToken,
+            accessTokenFormat: 'opaque',
+          };
+        },
+      },
+
+      claimsParameter: { enabled: true },
+      clientCredentials: { enabled: true },
+
+      // RFC 7662. A client may introspect its own tokens; a resource-server
+      // client (one with no grant types, as the library's FAQ describes)
+      // may introspect any. Anything else answers {active:false}.
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) =>
+          client.grantTypes?.length === 0 || token.clientId === client.clientId,
+      },
+
+      // RFC 7591 / 7592, off unless configured, and then only with the initial access token.
+      registration: {
+        enabled: config.registration.enabled,
+        initialAccessToken: config.registration.initialAccessToken ?? false,
+      },
+      registrationManagement: { enabled: config.registration.enabled, rotateRegistrationAccessToken: true },
+
+      revocation: { enabled: true },
+
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => views.logout(ctx, form),
+        postLogoutSuccessSource: async (ctx) => views.logoutSuccess(ctx),
+      },
+    },
+
+    findAccount: (ctx, sub) => findAccount(accounts, sub),
+
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+
+    jwks,
+
+    // RFC 7636 / RFC 9700: S256 only (the library offers nothing else);
+    // required for public clients, optional for confidential ones, whose
+    // secret already binds the code (the seed's flow sends no PKCE).
+    pkce: {
+      required: (_ctx, client) => client.clientAuthMethod === 'none',
+    },
+
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      AuthorizationCode: config.ttl.authorizationCode,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
+      Grant: config.ttl.grant,
+      IdToken: config.ttl.idToken,
+      Interaction: config.ttl.interaction,
+      RefreshToken: config.ttl.refreshToken,
+      Session: config.ttl.session,
+    },
+
+    cookies: {
+      keys: cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+
+    // Our API's and OIDC's own scopes, listed in discovery. `profile` is both.
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+
+    discovery: {
+      ui_locales_supported: ['en', 'zh-TW'],
+      claims_locales_supported: undefined,
+    },
+
+    // Remembered consent: a grant an account gave a client is found again in
+    // a later session, so the same request does not ask twice.
+    loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
+      const { client, session, result } = ctx.oidc;
+      if (!client || !session?.accountId) return undefined;
+      const grantId =
+        result?.consent?.grantId ?? session.grantIdFor(client.clientId) ?? (await consents.find(session.accountId, client.clientId));
+      if (!grantId) return undefined;
+      const grant = await ctx.oidc.provider.Grant.find(grantId);
+      // A grant is only ever reused for the account and client it was given by.
+      return grant && grant.accountId === session.accountId && grant.clientId === client.clientId ? grant : undefined;
+    },
+
+    renderError: async (ctx, out) => views.error(ctx, out),
+
+    // RFC 9700 §4.14.2: every use of a refresh token rotates it; presenting a
+    // used one again revokes the whole grant (reuse detection).
+    rotateRefreshToken: true,
+
+    routes: {
+      authorization: '/oauth/authorize',
+      token: '/oauth/token',
+      userinfo: '/oauth/userinfo',
+      jwks: '/oauth/jwks',
+      introspection: '/oauth/introspect',
+      revocation: '/oauth/revoke',
+      end_session: '/oauth/logout',
+      registration: '/oauth/register',
+      pushed_authorization_request: '/oauth/par',
+      code_verification: '/oauth/device',
+      device_authorization: '/oauth/device/auth',
+      backchannel_authentication: '/oauth/backchannel',
+    },
+  };
+}

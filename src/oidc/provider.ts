@@ -1,0 +1,48 @@
+// Builds the oidc-provider instance from its parts. Used by the server and by
+// the CLI (which needs the library's own client metadata validation).
+import Provider from 'oidc-provider';
+import type { Config } from '../config/index.js';
+import type { Secrets } from '../config/secrets.js';
+import type { Db } from '../db/client.js';
+import { SecretBox } from '../db/secret-box.js';
+import { Accounts } from '../accounts/accounts.js';
+import { ClientStore } from '../clients/store.js';
+import { Consents } from '../interactions/consents.js';
+import { Views } from '../interactions/views.js';
+import { buildConfiguration } from './configuration.js';
+import { prismaAdapter } from './adapter.js';
+import { loadJwks } from './keys.js';
+
+export interface ProviderParts {
+  provider: Provider;
+  accounts: Accounts;
+  clients: ClientStore;
+  consents: Consents;
+  views: Views;
+  box: SecretBox;
+}
+
+export async function createProvider(config: Config, secrets: Secrets, db: Db, viewsDir: string): Promise<ProviderParts> {
+  const box = new SecretBox(secrets.secretKey);
+  const accounts = new Accounts(db);
+  const clients = new ClientStore(db, box);
+  const consents = new Consents(db);
+  const views = new Views(viewsDir, config.env !== 'development');
+  const jwks = await loadJwks(db, box, keyRetention(config));
+
+  const provider = new Provider(
+    config.issuer,
+    buildConfiguration({ config, accounts, consents, views, adapter: prismaAdapter(db, clients), jwks, cookieKeys: secrets.cookieKeys }),
+  );
+  provider.proxy = config.trustProxy;
+  return { provider, accounts, clients, consents, views, box };
+}
+
+/**
+ * How long a rotated-out signing key stays published: as long as an ID token
+ * it signed can still be presented (its lifetime, and again as an
+ * id_token_hint at logout), with a day's margin for clock skew and caches.
+ */
+export function keyRetention(config: Config): number {
+  return config.ttl.idToken + 24 * 3600;
+}
