@@ -4,7 +4,9 @@
 // break. This shim, in front of the library's POST endpoints only, re-encodes
 // a small multipart body of plain text fields as form-urlencoded and hands it
 // to the library, which parses it exactly as if the client had sent that.
+// (Mounting: src/app.ts passes ctx.req to the provider's callback.)
 // File parts, oversized or malformed bodies get the spec's invalid_request.
+import { IncomingMessage } from 'node:http';
 import type { Context, Next } from 'koa';
 import { oauthError } from '../errors/oauth.js';
 
@@ -44,10 +46,17 @@ export async function multipartTokenShim(ctx: Context, next: Next): Promise<void
     if (typeof value !== 'string') return oauthError(ctx, 400, 'invalid_request', `file uploads are not accepted (part "${name}")`);
     form.append(name, value);
   }
-  const encoded = form.toString();
-  ctx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
-  ctx.req.headers['content-length'] = String(Buffer.byteLength(encoded));
-  // oidc-provider reads an already-read body from req.body (lib/shared/selective_body.js).
-  (ctx.req as typeof ctx.req & { body?: string }).body = encoded;
+  // The library reads the body from the request stream itself, so it gets a
+  // request whose stream holds the re-encoded body (same socket, same URL).
+  const encoded = Buffer.from(form.toString());
+  const replay = new IncomingMessage(ctx.req.socket);
+  replay.method = ctx.req.method;
+  replay.url = ctx.req.url;
+  replay.httpVersion = ctx.req.httpVersion;
+  replay.headers = { ...ctx.req.headers, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(encoded.length) };
+  replay.complete = true; // or IncomingMessage destroys the socket once read
+  replay.push(encoded);
+  replay.push(null);
+  ctx.req = ctx.request.req = replay;
   return next();
 }
