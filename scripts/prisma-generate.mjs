@@ -20,5 +20,10 @@ writeFileSync(pgPath, `// GENERATED from prisma/schema.prisma by scripts/prisma-
 const env = { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? '/bin/false', PRISMA_HIDE_UPDATE_MESSAGE: '1' };
 const prisma = join(root, 'node_modules/prisma/build/index.js');
 for (const schema of [join(root, 'prisma/schema.prisma'), pgPath]) {
-  execFileSync(process.execPath, [prisma, 'generate', '--schema', schema], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    execFileSync(process.execPath, [prisma, 'generate', '--schema', schema], { cwd: root, env, stdio: 'pipe' });
+  } catch (err) {
+    process.stderr.write(`${err.stdout ?? ''}${err.stderr ?? ''}`);
+    process.exit(1);
+  }
 }

@@ -1,12 +1,13 @@
 // The service: read the configuration, prepare the database, listen, and
 // drain on SIGTERM. The only module with side effects at start.
 import { createServer } from 'node:http';
-import { loadConfig, ConfigError } from './config/index.js';
+import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './log.js';
 import { prepare, seedDemo, ROOT } from './setup.js';
 import { createApp } from './app.js';
 
 async function main(): Promise<void> {
+  loadDotEnv();
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const prepared = await prepare(config);

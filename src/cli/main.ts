@@ -6,7 +6,7 @@
 //   user:create   --username U --password P [--server-id S] [--email E] [--name N]
 //   keys:rotate
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig } from '../config/index.js';
+import { loadDotEnv, loadConfig } from '../config/index.js';
 import { prepare } from '../setup.js';
 import { AccountError } from '../accounts/accounts.js';
 import { AUTH_METHODS, ClientError, type AuthMethod } from '../clients/clients.js';
@@ -107,6 +107,7 @@ async function run(argv: string[]): Promise<unknown> {
   }
 }
 
+loadDotEnv();
 run(process.argv.slice(2)).then(
   (result) => {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

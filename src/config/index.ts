@@ -1,5 +1,6 @@
 // Every setting the service reads, validated once at start. Nothing else in
 // src/ reads process.env. Each setting is documented in .env.example.
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 const bool = z
@@ -77,6 +78,11 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/** Reads ./.env into the environment when it exists; variables already set win. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set", as in most .env conventions.
