@@ -3,6 +3,7 @@
 //
 //   client:create --name N --redirect-uri U [--redirect-uri U2] [--post-logout-redirect-uri U]
 //                 [--scope "..."] [--grant-type G]... [--auth-method client_secret_basic|client_secret_post|none]
+//   client:create --name N --resource-server      (credentials for an API that introspects tokens)
 //   user:create   --username U --password P [--server-id S] [--email E] [--name N]
 //   keys:rotate
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, ParseArgsConfig['options']> = {
     scope: { type: 'string' },
     'grant-type': { type: 'string', multiple: true },
     'auth-method': { type: 'string' },
+    'resource-server': { type: 'boolean' },
   },
   'user:create': {
     username: { type: 'string' },
@@ -41,7 +43,7 @@ function parse(argv: string[]) {
   if (!command || !options) throw new UsageError(`usage: <command> [options]; commands: ${Object.keys(COMMANDS).join(', ')}`);
   try {
     const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
-    return { command, values: values as Record<string, string | string[] | undefined> };
+    return { command, values: values as Record<string, string | string[] | boolean | undefined> };
   } catch (err) {
     throw new UsageError(`${command}: ${(err as Error).message}`);
   }
@@ -63,7 +65,10 @@ async function run(argv: string[]): Promise<unknown> {
     if (authMethod !== undefined && !AUTH_METHODS.includes(authMethod as AuthMethod)) {
       throw new UsageError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}`);
     }
-    const needsRedirect = !grantTypes || grantTypes.includes('authorization_code');
+    const resourceServer = values['resource-server'] === true;
+    if (resourceServer && (grantTypes || redirectUris.length)) throw new UsageError('--resource-server takes no --grant-type or --redirect-uri');
+    if (resourceServer && authMethod === 'none') throw new UsageError('--resource-server needs a secret: its --auth-method cannot be none');
+    const needsRedirect = !resourceServer && (!grantTypes || grantTypes.includes('authorization_code'));
     if (needsRedirect && !redirectUris.length) throw new UsageError('--redirect-uri is required for the authorization_code grant');
     const prepared = await prepare(loadConfig());
     try {
@@ -74,6 +79,7 @@ async function run(argv: string[]): Promise<unknown> {
         grantTypes,
         scope: values.scope as string | undefined,
         authMethod: authMethod as AuthMethod | undefined,
+        resourceServer,
       });
     } finally {
       await prepared.database.db.$disconnect();

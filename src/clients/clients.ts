@@ -15,6 +15,12 @@ export interface NewClient {
   grantTypes?: string[];
   scope?: string;
   authMethod?: AuthMethod;
+  /**
+   * A resource server's own credentials: no grants, no redirects, may only
+   * call introspection, for any client's tokens (the library's FAQ, "Resource
+   * Server only clients"; src/oidc/configuration.ts, introspection).
+   */
+  resourceServer?: boolean;
 }
 
 export class ClientError extends Error {}
@@ -27,12 +33,16 @@ export class Clients {
 
   /** Returns the stored metadata including the secret: the only time it is shown. */
   async create(input: NewClient): Promise<ClientMetadata> {
-    const grantTypes = input.grantTypes?.length ? [...new Set(input.grantTypes)] : ['authorization_code', 'refresh_token'];
+    const grantTypes = input.resourceServer
+      ? []
+      : input.grantTypes?.length
+        ? [...new Set(input.grantTypes)]
+        : ['authorization_code', 'refresh_token'];
     const authMethod = input.authMethod ?? 'client_secret_basic';
     const metadata: ClientMetadata = {
       client_id: randomBytes(18).toString('base64url'),
       client_name: input.name,
-      redirect_uris: input.redirectUris,
+      redirect_uris: input.resourceServer ? [] : input.redirectUris,
       grant_types: grantTypes,
       response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
       token_endpoint_auth_method: authMethod,

@@ -55,7 +55,6 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
           return {
             scope: allowed,
             audience: config.apiResource,
-            accessTokenTTL: config.ttl.accessToken,
             accessTokenFormat: 'opaque',
           };
         },
@@ -107,7 +106,8 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
     ttl: {
       AccessToken: config.ttl.accessToken,
       AuthorizationCode: config.ttl.authorizationCode,
-      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
+      // Machine tokens are short-lived; a client can always get another.
+      ClientCredentials: config.ttl.clientCredentials,
       Grant: config.ttl.grant,
       IdToken: config.ttl.idToken,
       Interaction: config.ttl.interaction,
@@ -126,7 +126,6 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
 
     discovery: {
       ui_locales_supported: ['en', 'zh-TW'],
-      claims_locales_supported: undefined,
     },
 
     // Remembered consent: a grant an account gave a client is found again in
