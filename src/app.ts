@@ -14,6 +14,9 @@ import type { Views } from './interactions/views.js';
 import { errorHandler } from './errors/handler.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { multipartTokenShim } from './oidc/multipart-token-shim.js';
+import { apiMiddleware } from './api/routes.js';
+import type { Shop } from './api/shop.js';
+import type { TokenVerifier } from './api/token-verifier.js';
 
 export interface AppDeps {
   config: Config;
@@ -22,6 +25,8 @@ export interface AppDeps {
   accounts: Accounts;
   consents: Consents;
   views: Views;
+  shop: Shop;
+  verifier: TokenVerifier;
   cookieKeys: string[];
   log: Logger;
   root: string;
@@ -41,6 +46,19 @@ export function createApp(deps: AppDeps): Koa {
   app.on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
 
   app.use(errorHandler(logError));
+
+  // The resource API: its own error envelope, its own CORS.
+  app.use(
+    apiMiddleware({
+      verifier: deps.verifier,
+      apiResource: config.apiResource,
+      accounts: deps.accounts,
+      shop: deps.shop,
+      buyAtTimeZone: config.api.buyAtTimeZone,
+      corsOrigins: config.api.corsOrigins,
+      log: logError,
+    }),
+  );
 
   const css = readFileSync(join(deps.root, 'public', 'app.css'));
   const router = new Router();

@@ -5,6 +5,7 @@ import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './log.js';
 import { prepare, seedDemo, ROOT } from './setup.js';
 import { createApp } from './app.js';
+import { verifierFor } from './api/token-verifier.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   const prepared = await prepare(config);
 
   if (config.seedDemo) {
+    await prepared.shop.seedItems();
     const demo = await seedDemo(config, prepared);
     if (demo) {
       // Printed once, on the first start: they are not stored anywhere readable.
@@ -34,6 +36,8 @@ async function main(): Promise<void> {
     accounts: prepared.accounts,
     consents: prepared.consents,
     views: prepared.views,
+    shop: prepared.shop,
+    verifier: verifierFor(config, prepared.provider),
     cookieKeys: prepared.secrets.cookieKeys,
     log,
     root: ROOT,

@@ -12,6 +12,7 @@ import { SecretBox } from './db/secret-box.js';
 import { ensureSigningKeys } from './oidc/keys.js';
 import { createProvider, type ProviderParts } from './oidc/provider.js';
 import { Clients } from './clients/clients.js';
+import { Shop } from './api/shop.js';
 
 /** The project root, from src/ under tsx or dist/src/ once compiled. */
 export const ROOT = (() => {
@@ -23,6 +24,7 @@ export interface Prepared extends ProviderParts {
   database: Database;
   secrets: Secrets;
   clientService: Clients;
+  shop: Shop;
 }
 
 export async function prepare(config: Config): Promise<Prepared> {
@@ -32,7 +34,7 @@ export async function prepare(config: Config): Promise<Prepared> {
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
   await ensureSigningKeys(database.db, new SecretBox(secrets.secretKey));
   const parts = await createProvider(config, secrets, database.db, join(ROOT, 'views'));
-  return { ...parts, database, secrets, clientService: new Clients(parts.provider, parts.clients) };
+  return { ...parts, database, secrets, clientService: new Clients(parts.provider, parts.clients), shop: new Shop(database.db) };
 }
 
 export interface DemoCredentials {

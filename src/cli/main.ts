@@ -6,6 +6,7 @@
 //   client:create --name N --resource-server      (credentials for an API that introspects tokens)
 //   user:create   --username U --password P [--server-id S] [--email E] [--name N]
 //   keys:rotate
+//   item:create   --item-id ID --name N --img-url URL --amount A   (adds or updates a catalog item)
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadDotEnv, loadConfig } from '../config/index.js';
 import { prepare } from '../setup.js';
@@ -35,6 +36,12 @@ const COMMANDS: Record<string, ParseArgsConfig['options']> = {
     name: { type: 'string' },
   },
   'keys:rotate': {},
+  'item:create': {
+    'item-id': { type: 'string' },
+    name: { type: 'string' },
+    'img-url': { type: 'string' },
+    amount: { type: 'string' },
+  },
 };
 
 function parse(argv: string[]) {
@@ -98,6 +105,22 @@ async function run(argv: string[]): Promise<unknown> {
         name: values.name as string | undefined,
       });
       return { id: account.id, username: account.username, server_id: account.serverId, email: account.email, name: account.name };
+    } finally {
+      await prepared.database.db.$disconnect();
+    }
+  }
+  if (command === 'item:create') {
+    const itemId = required(values, 'item-id');
+    const name = required(values, 'name');
+    const imgUrl = required(values, 'img-url');
+    const amount = required(values, 'amount');
+    if (itemId.length > 64 || !/^[\x21-\x7e]+$/.test(itemId)) throw new UsageError('--item-id: 1 to 64 printable characters, no spaces');
+    if (!URL.canParse(imgUrl) || !/^https?:$/.test(new URL(imgUrl).protocol)) throw new UsageError('--img-url must be an http(s) URL');
+    if (!/^\d{1,9}$/.test(amount)) throw new UsageError('--amount must be a non-negative integer');
+    const prepared = await prepare(loadConfig());
+    try {
+      const item = await prepared.shop.putItem({ itemId, name, imgUrl, amount: Number(amount) });
+      return { item_id: item.itemId, item_name: item.name, item_img_url: item.imgUrl, amount: String(item.amount) };
     } finally {
       await prepared.database.db.$disconnect();
     }

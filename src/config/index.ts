@@ -7,6 +7,15 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const seconds = z.coerce.number().int().positive();
 
 const list = z
@@ -35,6 +44,14 @@ const schema = z
     API_RESOURCE: z.url().optional(),
     REGISTRATION_ENABLED: bool.default(false),
     REGISTRATION_INITIAL_ACCESS_TOKEN: z.string().min(16).optional(),
+    API_MODE: z.enum(['in-process', 'introspection']).default('in-process'),
+    API_PORT: z.coerce.number().int().min(0).max(65535).default(5001),
+    INTROSPECTION_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    INTROSPECTION_CLIENT_ID: z.string().min(1).optional(),
+    INTROSPECTION_CLIENT_SECRET: z.string().min(1).optional(),
+    INTROSPECTION_CACHE_TTL: z.coerce.number().int().min(0).max(300).default(10),
+    API_CORS_ORIGINS: list.default([]),
+    BUY_AT_TIME_ZONE: z.string().refine(isTimeZone, 'not an IANA time zone').default('UTC'),
     SEED_DEMO: bool.default(true),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
@@ -45,6 +62,10 @@ const schema = z
   .refine((c) => c.NODE_ENV !== 'production' || (c.COOKIE_KEYS?.length && c.SECRET_KEY), {
     message: 'in production COOKIE_KEYS and SECRET_KEY must be set (they are only generated for development)',
     path: ['SECRET_KEY'],
+  })
+  .refine((c) => c.API_MODE !== 'introspection' || (c.INTROSPECTION_CLIENT_ID && c.INTROSPECTION_CLIENT_SECRET), {
+    message: 'API_MODE=introspection needs INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET (client:create --resource-server)',
+    path: ['INTROSPECTION_CLIENT_ID'],
   });
 
 export type Env = z.output<typeof schema>;
@@ -73,6 +94,15 @@ export interface Config {
   /** RFC 8707 resource indicator of our API, the audience of its tokens. */
   apiResource: string;
   registration: { enabled: boolean; initialAccessToken?: string };
+  api: {
+    /** How /api checks tokens: AccessToken.find beside the provider, or RFC 7662 introspection. */
+    mode: 'in-process' | 'introspection';
+    /** Port of `npm run start:api`, the API as a process of its own. */
+    port: number;
+    introspection: { endpoint: string; clientId?: string; clientSecret?: string; cacheTtl: number };
+    corsOrigins: string[];
+    buyAtTimeZone: string;
+  };
   seedDemo: boolean;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -116,6 +146,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     apiResource: e.API_RESOURCE ?? `${issuer}/api`,
     registration: { enabled: e.REGISTRATION_ENABLED, initialAccessToken: e.REGISTRATION_INITIAL_ACCESS_TOKEN },
+    api: {
+      mode: e.API_MODE,
+      port: e.API_PORT,
+      introspection: {
+        endpoint: e.INTROSPECTION_ENDPOINT ?? `${issuer}/oauth/introspect`,
+        clientId: e.INTROSPECTION_CLIENT_ID,
+        clientSecret: e.INTROSPECTION_CLIENT_SECRET,
+        cacheTtl: e.INTROSPECTION_CACHE_TTL,
+      },
+      corsOrigins: e.API_CORS_ORIGINS,
+      buyAtTimeZone: e.BUY_AT_TIME_ZONE,
+    },
     seedDemo: e.SEED_DEMO,
     logLevel: e.LOG_LEVEL,
   };

@@ -121,8 +121,12 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
       short: { httpOnly: true, sameSite: 'lax' },
     },
 
-    // Our API's and OIDC's own scopes, listed in discovery. `profile` is both.
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    // OpenID Connect's scopes and our API's. The API's are also resource
+    // server scopes (above); listing them here too makes them part of the
+    // grant's OpenID scope, so the UserInfo token an OpenID Connect client
+    // gets carries them and works at /api as well (README, "Tokens for the API").
+    // It also lets a client's registered `scope` restrict them.
+    scopes: ['openid', 'offline_access', 'profile', 'email', ...API_SCOPES],
 
     discovery: {
       ui_locales_supported: ['en', 'zh-TW'],

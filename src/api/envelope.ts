@@ -1,0 +1,54 @@
+// The seed's JSON envelope, and the one mapping from errors to API answers.
+import type { Context, Next } from 'koa';
+import { isDatabaseUnavailable, type HttpishError } from '../errors/handler.js';
+import { ApiError } from './errors.js';
+import { IntrospectionUnavailable } from './token-verifier.js';
+
+export const now = () => Math.floor(Date.now() / 1000);
+
+export function ok(ctx: Context, msg: string, fields: Record<string, unknown> = {}): void {
+  ctx.status = 200;
+  ctx.body = { code: 0, success: true, ...fields, msg, ts: now() };
+}
+
+/** RFC 6750 §3: the challenge for each kind of token failure. */
+function challenge(err: ApiError): string | undefined {
+  if (err.kind === 'token_missing') return 'Bearer';
+  if (err.kind === 'invalid_token') return `Bearer error="invalid_token", error_description="${err.message}"`;
+  if (err.kind === 'insufficient_scope') return `Bearer error="insufficient_scope", scope="${err.scope ?? ''}"`;
+  return undefined;
+}
+
+function fromUnknown(raw: unknown): ApiError | undefined {
+  if (raw instanceof ApiError) return raw;
+  const err = (raw ?? {}) as HttpishError & { type?: string };
+  if (isDatabaseUnavailable(raw) || raw instanceof IntrospectionUnavailable) return new ApiError('temporarily_unavailable', 'the service is temporarily unavailable');
+  const status = err.status ?? err.statusCode;
+  // @koa/bodyparser: too large, or not JSON at all.
+  if (status === 413) return new ApiError('body_too_large', 'request body too large');
+  if (status === 400 && err.expose) return new ApiError('invalid_request', 'request body is not valid JSON');
+  if (status === 415 && err.expose) return new ApiError('invalid_request', 'request body must be application/json');
+  return undefined;
+}
+
+export function apiErrors(log: (err: unknown, ctx: Context) => void) {
+  return async function handleApiErrors(ctx: Context, next: Next): Promise<void> {
+    ctx.set('cache-control', 'no-store');
+    try {
+      await next();
+      if (ctx.body === undefined || ctx.body === null) {
+        if (ctx.status === 404) throw new ApiError('not_found', 'no such endpoint');
+        if (ctx.status === 405) throw new ApiError('method_not_allowed', `method not allowed; allowed: ${ctx.response.get('allow')}`);
+      }
+    } catch (raw) {
+      const err = fromUnknown(raw);
+      if (!err || err.kind === 'temporarily_unavailable') log(raw, ctx);
+      const answer = err ?? new ApiError('server_error', 'internal error');
+      const www = challenge(answer);
+      if (www) ctx.set('www-authenticate', www);
+      if (answer.kind === 'temporarily_unavailable') ctx.set('retry-after', '5');
+      ctx.status = answer.status;
+      ctx.body = { code: answer.code, success: false, msg: answer.message, ts: now() };
+    }
+  };
+}

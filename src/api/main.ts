@@ -1,0 +1,68 @@
+// `npm run start:api`: the resource API as a process of its own. It checks
+// tokens over RFC 7662 introspection at the provider (INTROSPECTION_* settings)
+// and shares the provider's database for accounts, the catalog and orders.
+import { createServer } from 'node:http';
+import Koa from 'koa';
+import { loadConfig, loadDotEnv } from '../config/index.js';
+import { createLogger } from '../log.js';
+import { openDatabase, tuneSqlite } from '../db/client.js';
+import { migrate, readMigrations } from '../db/migrate.js';
+import { errorHandler } from '../errors/handler.js';
+import { Accounts } from '../accounts/accounts.js';
+import { ROOT } from '../setup.js';
+import { apiMiddleware } from './routes.js';
+import { Shop } from './shop.js';
+import { verifierFor } from './token-verifier.js';
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const verifier = verifierFor(config, undefined, 'introspection');
+  const database = openDatabase(config.databaseUrl);
+  await migrate(database.factory, readMigrations(ROOT, database.flavour));
+  if (database.flavour === 'sqlite') await tuneSqlite(database.db);
+
+  const app = new Koa({ proxy: config.trustProxy });
+  const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, method: ctx?.method, path: ctx?.path }, 'request failed');
+  app.on('error', logError);
+  app.use(errorHandler(logError));
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/healthz') return next();
+    ctx.set('cache-control', 'no-store');
+    try {
+      await database.db.$queryRawUnsafe('SELECT 1');
+      ctx.body = { status: 'ok' };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable' };
+    }
+  });
+  app.use(
+    apiMiddleware({
+      verifier,
+      apiResource: config.apiResource,
+      accounts: new Accounts(database.db),
+      shop: new Shop(database.db),
+      buyAtTimeZone: config.api.buyAtTimeZone,
+      corsOrigins: config.api.corsOrigins,
+      log: logError,
+    }),
+  );
+
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(config.api.port, config.host, resolve));
+  log.info({ address: server.address(), introspection: config.api.introspection.endpoint }, 'api listening');
+
+  const stop = () => {
+    server.close(() => void database.db.$disconnect().then(() => process.exit(0)));
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+// The resource API, mounted at /api: the seed's profile, buy and orders
+// endpoints plus the public catalog, each answering in the seed's envelope.
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import cors from '@koa/cors';
+import compose from 'koa-compose';
+import { z } from 'zod';
+import type { Context, Middleware } from 'koa';
+import type { Accounts } from '../accounts/accounts.js';
+import { ApiError } from './errors.js';
+import { apiErrors, ok } from './envelope.js';
+import { requireToken, type TokenState } from './require-token.js';
+import type { TokenVerifier } from './token-verifier.js';
+import { parseBuyAt } from './buy-at.js';
+import type { Item, Order, Shop } from './shop.js';
+
+export interface ApiDeps {
+  verifier: TokenVerifier;
+  apiResource: string;
+  accounts: Accounts;
+  shop: Shop;
+  buyAtTimeZone: string;
+  corsOrigins: string[];
+  log: (err: unknown, ctx: Context) => void;
+}
+
+const PRINTABLE = /^[\x21-\x7e]+$/;
+const buySchema = z.object({
+  item_id: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+  tx_id: z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(128, 'must be at most 128 characters')
+    .regex(PRINTABLE, 'must be printable ASCII without spaces'),
+  buy_at: z.string({ error: 'must be a string like "2023-09-01 13:22:22"' }),
+});
+
+const itemView = (i: Item) => ({ item_id: i.itemId, item_name: i.name, item_img_url: i.imgUrl, amount: String(i.amount) });
+const orderView = (o: Order) => ({
+  tx_id: o.txId,
+  item_id: o.itemId,
+  item_name: o.itemName,
+  item_img_url: o.itemImgUrl,
+  amount: String(o.amount),
+  buy_at: String(Math.floor(o.buyAt.getTime() / 1000)),
+});
+
+// An opaque cursor: where the previous page ended.
+const encodeCursor = (c: { buyAt: Date; id: number }) => Buffer.from(JSON.stringify([c.buyAt.getTime(), c.id])).toString('base64url');
+function decodeCursor(text: string): { buyAt: Date; id: number } {
+  try {
+    const [t, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    if (Number.isSafeInteger(t) && Number.isSafeInteger(id)) return { buyAt: new Date(t as number), id: id as number };
+  } catch {
+    // fall through
+  }
+  throw new ApiError('invalid_request', 'cursor: not a cursor this API gave out');
+}
+
+function queryParam(ctx: Context, name: string): string | undefined {
+  const v = ctx.query[name];
+  if (Array.isArray(v)) throw new ApiError('invalid_request', `${name}: given more than once`);
+  return v;
+}
+
+export function apiMiddleware(deps: ApiDeps): Middleware {
+  const { verifier, apiResource, accounts, shop } = deps;
+  const router = new Router({ prefix: '/api' });
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', encoding: 'utf-8' });
+
+  router.get('/items', async (ctx) => {
+    ok(ctx, '查詢成功', { items: (await shop.items()).map(itemView) });
+  });
+
+  router.get('/me', requireToken(verifier, apiResource, 'profile'), async (ctx) => {
+    const account = await accounts.findById((ctx.state as TokenState).token.sub);
+    if (!account) throw new ApiError('invalid_token', 'the token\'s user no longer exists');
+    ok(ctx, '查詢成功', { username: account.username, server_id: account.serverId });
+  });
+
+  router.post('/items/buy', requireToken(verifier, apiResource, 'buy'), async (ctx, next) => {
+    if (!ctx.is('application/json')) throw new ApiError('invalid_request', 'body: must be application/json');
+    return next();
+  }, json, async (ctx) => {
+    const body: unknown = ctx.request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('invalid_request', 'body: must be a JSON object');
+    const parsed = buySchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ApiError('invalid_request', `${String(issue.path[0])}: ${issue.message}`);
+    }
+    const { item_id, tx_id, buy_at } = parsed.data;
+    const buyAt = parseBuyAt(buy_at, deps.buyAtTimeZone);
+    if (!buyAt) throw new ApiError('invalid_request', 'buy_at: must be a real time like "2023-09-01 13:22:22" or ISO 8601 with an offset, after 2000 and not in the future');
+    const result = await shop.buy((ctx.state as TokenState).token.sub, tx_id, item_id, buyAt);
+    if (result.status === 'no_item') throw new ApiError('not_found', `item_id: no item "${item_id}"`);
+    if (result.status === 'conflict') throw new ApiError('tx_conflict', `tx_id: already used for another item`);
+    ok(ctx, '購買成功');
+  });
+
+  router.get('/orders', requireToken(verifier, apiResource, 'buy_history'), async (ctx) => {
+    const limitText = queryParam(ctx, 'limit');
+    const limit = limitText === undefined ? 50 : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
+    if (!(limit >= 1 && limit <= 200)) throw new ApiError('invalid_request', 'limit: must be an integer from 1 to 200');
+    const cursorText = queryParam(ctx, 'cursor');
+    const page = await shop.orders((ctx.state as TokenState).token.sub, limit, cursorText ? decodeCursor(cursorText) : undefined);
+    ok(ctx, '查詢成功', { orders: page.orders.map(orderView), next_cursor: page.next ? encodeCursor(page.next) : null });
+  });
+
+  const stack: Middleware[] = [
+    apiErrors(deps.log),
+    ...(deps.corsOrigins.length
+      ? [cors({ origin: (ctx: Context) => (deps.corsOrigins.includes(ctx.get('origin')) ? ctx.get('origin') : ''), allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['WWW-Authenticate'], maxAge: 600 })]
+      : []),
+    router.routes() as Middleware,
+    // Sets 405 with an Allow header (RFC 9110 §15.5.6); apiErrors adds the envelope.
+    router.allowedMethods() as Middleware,
+  ];
+  const handle = compose(stack);
+
+  // Everything under /api is ours, unknown paths included (404 in the envelope).
+  const end = async () => {};
+  return async (ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? handle(ctx, end) : next());
+}

@@ -1,0 +1,111 @@
+// Is this bearer token good for our API, and whose is it? Two ways to ask the
+// provider, same answer:
+//  - in-process, when the API runs beside the provider: the library's own
+//    AccessToken.find plus the checks its UserInfo endpoint makes (grant still
+//    there, same client and account) — no HTTP round trip;
+//  - over RFC 7662 introspection, when the API is a process of its own, with
+//    its own client credentials and a short, bounded cache.
+import type Provider from 'oidc-provider';
+import type { Config } from '../config/index.js';
+
+export interface TokenInfo {
+  sub?: string;
+  clientId: string;
+  scopes: Set<string>;
+  aud?: string | string[];
+  /** Epoch seconds. */
+  exp: number;
+}
+
+export interface TokenVerifier {
+  /** The token's details when it is active; undefined when not. */
+  verify(token: string): Promise<TokenInfo | undefined>;
+}
+
+export function inProcessVerifier(provider: Provider): TokenVerifier {
+  return {
+    async verify(value) {
+      const token = await provider.AccessToken.find(value);
+      if (!token || !token.exp) return undefined;
+      const grant = await provider.Grant.find(token.grantId);
+      if (!grant || grant.clientId !== token.clientId || grant.accountId !== token.accountId) return undefined;
+      return { sub: token.accountId, clientId: token.clientId!, scopes: token.scopes, aud: token.aud, exp: token.exp };
+    },
+  };
+}
+
+export interface IntrospectionOptions {
+  endpoint: string;
+  clientId: string;
+  clientSecret: string;
+  /** Seconds an answer may be reused; bounds how late a revocation takes effect here. */
+  cacheTtl: number;
+  maxEntries: number;
+  timeoutMs?: number;
+}
+
+export class IntrospectionUnavailable extends Error {
+  readonly code = 'INTROSPECTION_UNAVAILABLE';
+}
+
+export function introspectionVerifier(opts: IntrospectionOptions): TokenVerifier {
+  // Map keeps insertion order: the first key is the oldest, evicted first.
+  const cache = new Map<string, { info: TokenInfo | undefined; until: number }>();
+  const auth = `Basic ${Buffer.from(`${encodeURIComponent(opts.clientId)}:${encodeURIComponent(opts.clientSecret)}`).toString('base64')}`;
+
+  async function introspect(token: string): Promise<TokenInfo | undefined> {
+    let res: Response;
+    try {
+      res = await fetch(opts.endpoint, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+      });
+    } catch (cause) {
+      throw new IntrospectionUnavailable('introspection endpoint unreachable', { cause });
+    }
+    if (!res.ok) throw new IntrospectionUnavailable(`introspection answered ${res.status}`);
+    const body = (await res.json()) as Record<string, unknown>;
+    if (body.active !== true || body.token_type !== 'Bearer' || typeof body.exp !== 'number' || typeof body.client_id !== 'string') {
+      return undefined;
+    }
+    return {
+      sub: typeof body.sub === 'string' ? body.sub : undefined,
+      clientId: body.client_id,
+      scopes: new Set(typeof body.scope === 'string' ? body.scope.split(' ') : []),
+      aud: typeof body.aud === 'string' || Array.isArray(body.aud) ? (body.aud as string | string[]) : undefined,
+      exp: body.exp,
+    };
+  }
+
+  return {
+    async verify(token) {
+      const now = Date.now();
+      const hit = cache.get(token);
+      if (hit && hit.until > now) return hit.info;
+      cache.delete(token);
+      const info = await introspect(token);
+      // Never cache past the token's own expiry.
+      const until = Math.min(now + opts.cacheTtl * 1000, info ? info.exp * 1000 : Infinity);
+      if (opts.cacheTtl > 0) {
+        if (cache.size >= opts.maxEntries) cache.delete(cache.keys().next().value!);
+        cache.set(token, { info, until });
+      }
+      return info;
+    },
+  };
+}
+
+/** The verifier the settings ask for; `provider` is only needed in-process. */
+export function verifierFor(config: Config, provider?: Provider, mode = config.api.mode): TokenVerifier {
+  if (mode === 'in-process') {
+    if (!provider) throw new Error('in-process token checks need the provider in the same process');
+    return inProcessVerifier(provider);
+  }
+  const { endpoint, clientId, clientSecret, cacheTtl } = config.api.introspection;
+  if (!clientId || !clientSecret) {
+    throw new Error('introspection needs INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET (npm run --silent client:create -- --name api --resource-server)');
+  }
+  return introspectionVerifier({ endpoint, clientId, clientSecret, cacheTtl, maxEntries: 10_000 });
+}
