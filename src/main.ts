@@ -6,6 +6,7 @@ import { createLogger } from './log.js';
 import { prepare, seedDemo, ROOT } from './setup.js';
 import { createApp } from './app.js';
 import { verifierFor } from './api/token-verifier.js';
+import { purgeExpired } from './oidc/adapter.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -50,10 +51,20 @@ async function main(): Promise<void> {
   const address = server.address();
   log.info({ issuer: config.issuer, address }, 'listening');
 
+  const purge = config.purgeInterval
+    ? setInterval(() => {
+        purgeExpired(prepared.database.db).then(
+          (count) => count && log.info({ count }, 'purged expired artifacts'),
+          (err: unknown) => log.warn({ err }, 'purge failed; will retry'),
+        );
+      }, config.purgeInterval * 1000).unref()
+    : undefined;
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(purge);
     log.info({ signal }, 'draining');
     const force = setTimeout(() => {
       log.warn('drain timed out; closing remaining connections');

@@ -39,17 +39,23 @@ export class Accounts {
     if (await this.db.account.findUnique({ where: { username: input.username } })) {
       throw new AccountError(`username: "${input.username}" is taken`);
     }
-    const row = await this.db.account.create({
-      data: {
-        id: randomUUID(),
-        username: input.username,
-        passwordHash: await hashPassword(input.password),
-        serverId: input.serverId ?? randomBytes(8).toString('hex'),
-        email: input.email ?? null,
-        name: input.name ?? null,
-      },
-    });
-    return toAccount(row);
+    try {
+      const row = await this.db.account.create({
+        data: {
+          id: randomUUID(),
+          username: input.username,
+          passwordHash: await hashPassword(input.password),
+          serverId: input.serverId ?? randomBytes(8).toString('hex'),
+          email: input.email ?? null,
+          name: input.name ?? null,
+        },
+      });
+      return toAccount(row);
+    } catch (err) {
+      // Created by someone else between the check above and this insert.
+      if ((err as { code?: string }).code === 'P2002') throw new AccountError(`username: "${input.username}" is taken`);
+      throw err;
+    }
   }
 
   async findById(id: string): Promise<Account | undefined> {

@@ -52,6 +52,7 @@ const schema = z
     INTROSPECTION_CACHE_TTL: z.coerce.number().int().min(0).max(300).default(10),
     API_CORS_ORIGINS: list.default([]),
     BUY_AT_TIME_ZONE: z.string().refine(isTimeZone, 'not an IANA time zone').default('UTC'),
+    PURGE_INTERVAL: z.coerce.number().int().min(0).default(600),
     SEED_DEMO: bool.default(true),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
@@ -103,6 +104,8 @@ export interface Config {
     corsOrigins: string[];
     buyAtTimeZone: string;
   };
+  /** Seconds between purges of expired codes, tokens, sessions...; 0 turns them off. */
+  purgeInterval: number;
   seedDemo: boolean;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -158,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: e.API_CORS_ORIGINS,
       buyAtTimeZone: e.BUY_AT_TIME_ZONE,
     },
+    purgeInterval: e.PURGE_INTERVAL,
     seedDemo: e.SEED_DEMO,
     logLevel: e.LOG_LEVEL,
   };

@@ -95,8 +95,20 @@ export function prismaAdapter(db: Db, clients: ClientStore) {
   return (model: string): Adapter => (model === 'Client' ? new ClientAdapter(clients) : new ArtifactAdapter(db, model));
 }
 
-/** Deletes expired artifacts; returns how many. Rows past expiry are already invisible to find(). */
-export async function purgeExpired(db: Db, now = new Date()): Promise<number> {
-  const { count } = await db.oidcArtifact.deleteMany({ where: { expiresAt: { lte: now } } });
-  return count;
+/**
+ * Deletes expired artifacts; returns how many. Rows past expiry are already
+ * invisible to find(), so this only reclaims space. It works in small
+ * batches and yields between them: SQLite runs on the event loop's thread,
+ * and one huge DELETE would stall every request meanwhile.
+ */
+export async function purgeExpired(db: Db, now = new Date(), batch = 500): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const rows = await db.oidcArtifact.findMany({ where: { expiresAt: { lte: now } }, select: { model: true, id: true }, take: batch });
+    if (!rows.length) return total;
+    const { count } = await db.oidcArtifact.deleteMany({ where: { OR: rows } });
+    total += count;
+    if (rows.length < batch) return total;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

@@ -1,0 +1,81 @@
+// The Prisma adapter under the library: expiry, consumption, lookups, and the purge.
+import { startServer, type TestServer } from './helpers/server.js';
+import { prismaAdapter, purgeExpired } from '../src/oidc/adapter.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+const adapterFor = (model: string) => prismaAdapter(server.prepared.database.db, server.prepared.clients)(model);
+
+test('an artifact is found by id, uid and userCode until it expires, then it is gone to the library', async () => {
+  const sessions = adapterFor('Session');
+  await sessions.upsert('s1', { uid: 'u1', accountId: 'a' } as never, 1);
+  const devices = adapterFor('DeviceCode');
+  await devices.upsert('d1', { userCode: 'ABCD-EFGH', grantId: 'g1' } as never, 1);
+  expect(await sessions.find('s1')).toMatchObject({ accountId: 'a' });
+  expect(await sessions.findByUid('u1')).toMatchObject({ accountId: 'a' });
+  expect(await devices.findByUserCode('ABCD-EFGH')).toMatchObject({ grantId: 'g1' });
+  await new Promise((r) => setTimeout(r, 1100));
+  expect(await sessions.find('s1')).toBeUndefined();
+  expect(await sessions.findByUid('u1')).toBeUndefined();
+  expect(await devices.findByUserCode('ABCD-EFGH')).toBeUndefined();
+});
+
+test('the same id under two models are two artifacts', async () => {
+  await adapterFor('AccessToken').upsert('same', { kind: 'AccessToken' } as never, 60);
+  await adapterFor('RefreshToken').upsert('same', { kind: 'RefreshToken' } as never, 60);
+  expect(await adapterFor('AccessToken').find('same')).toMatchObject({ kind: 'AccessToken' });
+  expect(await adapterFor('RefreshToken').find('same')).toMatchObject({ kind: 'RefreshToken' });
+});
+
+test('consume marks an artifact once and keeps the first time', async () => {
+  const codes = adapterFor('AuthorizationCode');
+  await codes.upsert('c1', { grantId: 'g' } as never, 60);
+  await codes.consume('c1');
+  const first = (await codes.find('c1')) as { consumed: number };
+  expect(typeof first.consumed).toBe('number');
+  await new Promise((r) => setTimeout(r, 1100));
+  await codes.consume('c1');
+  expect(((await codes.find('c1')) as { consumed: number }).consumed).toBe(first.consumed);
+});
+
+test('revokeByGrantId removes every artifact of that grant and model, and nothing else', async () => {
+  const tokens = adapterFor('AccessToken');
+  await tokens.upsert('t1', { grantId: 'gx' } as never, 60);
+  await tokens.upsert('t2', { grantId: 'gx' } as never, 60);
+  await tokens.upsert('t3', { grantId: 'gy' } as never, 60);
+  await tokens.revokeByGrantId('gx');
+  expect(await tokens.find('t1')).toBeUndefined();
+  expect(await tokens.find('t2')).toBeUndefined();
+  expect(await tokens.find('t3')).toMatchObject({ grantId: 'gy' });
+});
+
+test('the purge deletes expired rows in batches and keeps live ones', async () => {
+  const interactions = adapterFor('Interaction');
+  for (let i = 0; i < 25; i++) await interactions.upsert(`old${i}`, { n: i } as never, 1);
+  await interactions.upsert('live', { n: 'live' } as never, 3600);
+  await new Promise((r) => setTimeout(r, 1100));
+  const purged = await purgeExpired(server.prepared.database.db, new Date(), 10);
+  expect(purged).toBeGreaterThanOrEqual(25);
+  const left = await server.prepared.database.db.oidcArtifact.count({ where: { model: 'Interaction' } });
+  expect(left).toBe(1);
+  expect(await interactions.find('live')).toMatchObject({ n: 'live' });
+});
+
+test('a client secret is stored encrypted, and read back intact', async () => {
+  const client = await server.client();
+  const row = await server.prepared.database.db.oidcClient.findUnique({ where: { clientId: client.client_id } });
+  expect(row!.secretEncrypted).not.toContain(client.client_secret!);
+  expect(row!.metadata).not.toContain(client.client_secret!);
+  expect((await server.prepared.clients.find(client.client_id))!.client_secret).toBe(client.client_secret);
+});
+
+test('a password is stored as a scrypt hash, never as itself', async () => {
+  const user = await server.user({ password: 'a very particular passphrase' });
+  const row = await server.prepared.database.db.account.findUnique({ where: { id: user.id } });
+  expect(row!.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+  expect(row!.passwordHash).not.toContain('particular');
+});
