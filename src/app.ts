@@ -12,6 +12,7 @@ import type { Accounts } from './accounts/accounts.js';
 import type { Consents } from './interactions/consents.js';
 import type { Views } from './interactions/views.js';
 import { errorHandler } from './errors/handler.js';
+import { oauthError } from './errors/oauth.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { multipartTokenShim } from './oidc/multipart-token-shim.js';
 import { apiMiddleware } from './api/routes.js';
@@ -89,6 +90,13 @@ export function createApp(deps: AppDeps): Koa {
   };
   router.get('/demo/callback', showCallback);
   router.get('/demo/logged-out', showCallback);
+  // Any other method on these paths: 405, not the provider's 404.
+  for (const path of ['/static/app.css', '/healthz', '/demo/callback', '/demo/logged-out']) {
+    router.all(path, (ctx) => {
+      ctx.set('allow', 'GET, HEAD');
+      oauthError(ctx, 405, 'invalid_request', 'method not allowed; allowed: GET, HEAD');
+    });
+  }
 
   app.use(router.routes());
   app.use(interactionRoutes({ provider, accounts: deps.accounts, consents: deps.consents, views }).routes());

@@ -28,6 +28,11 @@ class RecordingAgent extends UserAgent {
   }
 }
 
+// What a browser sends on a top-level navigation; the library picks HTML or
+// JSON for its error answers by it.
+const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+const browser = (headers: Record<string, string> = {}) => new UserAgent(server.issuer, { ...BROWSER, ...headers });
+
 function authUrl(client: Client, params: Record<string, string> = {}): string {
   const url = new URL('/oauth/authorize', server.issuer);
   url.search = new URLSearchParams({
@@ -90,7 +95,7 @@ beforeAll(async () => {
 
 describe('login page', () => {
   test('has a plain HTML form (no JavaScript) posting fields named username and password, and signing in through it works', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const login = await page(ua, authUrl(client));
     expect(login.status).toBe(200);
     expect(login.url).toMatch(/\/interaction\/[\w-]+$/);
@@ -108,7 +113,7 @@ describe('login page', () => {
   });
 
   test('a wrong password and an unknown username get the same status and the same message (no user enumeration)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const login = await page(ua, authUrl(client));
     const wrongPassword = (await ua.submit(login, '/login', { username: user.username, password: 'not-the-password-1' })) as Page;
     const login2 = await page(ua, authUrl(client));
@@ -125,7 +130,7 @@ describe('login page', () => {
   });
 
   test('a failed sign-in never echoes the password back into the page', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const login = await page(ua, authUrl(client));
     const secret = `Pw-${randomBytes(6).toString('hex')}-echo`;
     const failed = (await ua.submit(login, '/login', { username: user.username, password: secret })) as Page;
@@ -137,13 +142,13 @@ describe('login page', () => {
   });
 
   test('login_hint pre-fills the username (OIDC Core §3.1.2.1)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const login = await page(ua, authUrl(client, { login_hint: 'hinted.person@example.com' }));
     expect(valueOf(inputNamed(login.html, 'username'))).toBe('hinted.person@example.com');
   });
 
   test('ui_locales=zh-TW renders the page in Traditional Chinese with html lang="zh-TW" (OIDC Core §3.1.2.1)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const login = await page(ua, authUrl(client, { ui_locales: 'zh-TW' }));
     expect(htmlLang(login.html)).toBe('zh-TW');
     expect(login.html).toContain('<h1>登入</h1>');
@@ -157,14 +162,14 @@ describe('login page', () => {
   });
 
   test('a browser sending Accept-Language: zh-TW gets Traditional Chinese without ui_locales', async () => {
-    const ua = new UserAgent(server.issuer, { 'accept-language': 'zh-TW,zh;q=0.9,en;q=0.5' });
+    const ua = browser({ 'accept-language': 'zh-TW,zh;q=0.9,en;q=0.5' });
     const login = await page(ua, authUrl(client));
     expect(htmlLang(login.html)).toBe('zh-TW');
     expect(login.html).toContain('<h1>登入</h1>');
   });
 
   test('with neither ui_locales nor Accept-Language the page is English', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const login = await page(ua, authUrl(client));
     expect(htmlLang(login.html)).toBe('en');
     expect(login.html).toContain('<h1>Sign in</h1>');
@@ -175,7 +180,7 @@ describe('login page', () => {
 
 describe('consent page', () => {
   test('names the client and says what each requested scope allows, in plain words', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const login = await page(ua, authUrl(client, { scope: 'openid profile email buy' }));
     const consent = (await ua.submit(login, '/login', { username: user.username, password: user.password })) as Page;
     expect(isPage(consent)).toBe(true);
@@ -197,7 +202,7 @@ describe('consent page', () => {
   });
 
   test('"Deny" sends the client error=access_denied with its state at its redirect URI (RFC 6749 §4.1.2.1)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     const { callback, shown } = await authorize(ua, authUrl(client, { state: 'deny-state-42' }), { ...u, consent: 'deny' });
     expect(shown).toEqual(['login', 'consent']);
@@ -210,7 +215,7 @@ describe('consent page', () => {
 
 describe('remembered consent and prompts', () => {
   test('a second authorization for the same client and scopes in the same session shows no page', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     const first = await authorize(ua, authUrl(client), { ...u, consent: 'allow' });
     expect(first.shown).toEqual(['login', 'consent']);
@@ -222,11 +227,11 @@ describe('remembered consent and prompts', () => {
 
   test('after signing in again in a new session, consent is not asked again for the same scopes, but is for a new scope', async () => {
     const u = await server.user();
-    const first = await authorize(new UserAgent(server.issuer), authUrl(client, { scope: 'openid profile' }), { ...u, consent: 'allow' });
+    const first = await authorize(browser(), authUrl(client, { scope: 'openid profile' }), { ...u, consent: 'allow' });
     expect(first.shown).toEqual(['login', 'consent']);
 
     // A new browser: new session, same person, same client, same scopes.
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const again = await authorize(ua, authUrl(client, { scope: 'openid profile' }), u);
     expect(again.shown).toEqual(['login']);
     expect(again.callback.searchParams.get('code')).toBeTruthy();
@@ -241,12 +246,12 @@ describe('remembered consent and prompts', () => {
     expect(new URL((done as { redirect: string }).redirect).searchParams.get('code')).toBeTruthy();
 
     // And the widened grant is remembered too.
-    const fourth = await authorize(new UserAgent(server.issuer), authUrl(client, { scope: 'openid profile email' }), u);
+    const fourth = await authorize(browser(), authUrl(client, { scope: 'openid profile email' }), u);
     expect(fourth.shown).toEqual(['login']);
   });
 
   test('prompt=login shows the login page even with a session (OIDC Core §3.1.2.1)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     await authorize(ua, authUrl(client), { ...u, consent: 'allow' });
     const { shown, callback } = await authorize(ua, authUrl(client, { prompt: 'login' }), u);
@@ -255,7 +260,7 @@ describe('remembered consent and prompts', () => {
   });
 
   test('max_age=1 after more than a second asks to sign in again and the id_token carries the new auth_time (OIDC Core §3.1.2.1, §2)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     const first = await authorize(ua, authUrl(client, { max_age: '1', nonce: 'n-1' }), { ...u, consent: 'allow' });
     const t1 = claimsOf((await exchange(client, first.callback.searchParams.get('code')!)).id_token);
@@ -273,7 +278,7 @@ describe('remembered consent and prompts', () => {
   });
 
   test('prompt=none with a session and consent returns a code without showing any page (OIDC Core §3.1.2.1)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     await authorize(ua, authUrl(client), { ...u, consent: 'allow' });
     const callback = await redirected(ua, authUrl(client, { prompt: 'none', state: 'silent' }));
@@ -284,14 +289,14 @@ describe('remembered consent and prompts', () => {
   });
 
   test('prompt=none without a session answers login_required at the redirect URI (OIDC Core §3.1.2.6)', async () => {
-    const callback = await redirected(new UserAgent(server.issuer), authUrl(client, { prompt: 'none', state: 's0' }));
+    const callback = await redirected(browser(), authUrl(client, { prompt: 'none', state: 's0' }));
     expect(callback.origin + callback.pathname).toBe(REDIRECT);
     expect(callback.searchParams.get('error')).toBe('login_required');
     expect(callback.searchParams.get('state')).toBe('s0');
   });
 
   test('prompt=consent shows the consent page again although consent was given (OIDC Core §3.1.2.1)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     await authorize(ua, authUrl(client), { ...u, consent: 'allow' });
     const { shown, callback } = await authorize(ua, authUrl(client, { prompt: 'consent' }), { consent: 'allow' });
@@ -302,7 +307,7 @@ describe('remembered consent and prompts', () => {
 
 describe('CSRF and stale interactions', () => {
   test('posting the login form with a wrong or missing csrf field is refused with 403 and does not sign in (RFC 9700 §4.4.1.8)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     const login = await page(ua, authUrl(client));
     const { action, hidden } = findForm(login.html, '/login');
@@ -332,7 +337,7 @@ describe('CSRF and stale interactions', () => {
   });
 
   test('posting to an unknown interaction shows our error page with 400, not a 500', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const res = await ua.request('/interaction/this-interaction-does-not-exist/login', {
       method: 'POST',
       body: new URLSearchParams({ csrf: 'x', username: user.username, password: user.password }),
@@ -349,7 +354,7 @@ describe('CSRF and stale interactions', () => {
   });
 
   test('re-submitting a login form whose interaction already finished shows our error page with 400, not a 500', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     const login = await page(ua, authUrl(client));
     const consent = (await ua.submit(login, '/login', { username: u.username, password: u.password })) as Page;
@@ -370,7 +375,7 @@ describe('CSRF and stale interactions', () => {
   });
 
   test('an authorization request with an unregistered redirect_uri gets an explanatory page, no redirect and no stack trace (RFC 6749 §3.1.2.4)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const res = await ua.request(authUrl(client, { redirect_uri: 'https://evil.example/steal' }));
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
@@ -391,7 +396,7 @@ describe('RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
   }
 
   test('id_token_hint + registered post_logout_redirect_uri: our confirmation page, then "yes" returns there with state, and the session is gone (§2, §3)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     const idToken = await signedIn(ua, u);
 
@@ -421,7 +426,7 @@ describe('RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
   });
 
   test('the logout form without its xsrf field does not sign out', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     const idToken = await signedIn(ua, u);
     const confirm = await page(ua, `/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: LOGGED_OUT })}`);
@@ -435,7 +440,7 @@ describe('RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
   });
 
   test('an unregistered post_logout_redirect_uri is not redirected to (§3.1: it must be registered)', async () => {
-    const ua = new UserAgent(server.issuer);
+    const ua = browser();
     const u = await server.user();
     const idToken = await signedIn(ua, u);
     const res = await ua.request(`/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://evil.example/after', state: 's' })}`);
@@ -453,7 +458,7 @@ describe('RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
 });
 
 test('every cookie set during sign-in, consent and logout is HttpOnly and SameSite', async () => {
-  const ua = new RecordingAgent(server.issuer);
+  const ua = new RecordingAgent(server.issuer, BROWSER);
   const u = await server.user();
   const login = await page(ua, authUrl(client));
   await ua.submit(login, '/login', { username: u.username, password: 'wrong-password-1' }); // a failed try re-renders the page

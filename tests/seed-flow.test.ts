@@ -77,7 +77,7 @@ test('a multipart token request with a file part is refused with invalid_request
     body,
   });
   expect(res.status).toBe(400);
-  expect(await res.json()).toEqual({ error: 'invalid_request', error_description: 'file uploads are not accepted (part "code")' });
+  expect(await res.json()).toEqual({ error: 'invalid_request', error_description: 'file uploads are not accepted' });
 });
 
 test('a broken multipart body is refused with invalid_request', async () => {

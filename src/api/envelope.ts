@@ -1,6 +1,6 @@
 // The seed's JSON envelope, and the one mapping from errors to API answers.
 import type { Context, Next } from 'koa';
-import { isDatabaseUnavailable, type HttpishError } from '../errors/handler.js';
+import { clientFault, isDatabaseUnavailable } from '../errors/handler.js';
 import { ApiError } from './errors.js';
 import { IntrospectionUnavailable } from './token-verifier.js';
 
@@ -21,13 +21,11 @@ function challenge(err: ApiError): string | undefined {
 
 function fromUnknown(raw: unknown): ApiError | undefined {
   if (raw instanceof ApiError) return raw;
-  const err = (raw ?? {}) as HttpishError & { type?: string };
   if (isDatabaseUnavailable(raw) || raw instanceof IntrospectionUnavailable) return new ApiError('temporarily_unavailable', 'the service is temporarily unavailable');
-  const status = err.status ?? err.statusCode;
-  // @koa/bodyparser: too large, or not JSON at all.
-  if (status === 413) return new ApiError('body_too_large', 'request body too large');
-  if (status === 400 && err.expose) return new ApiError('invalid_request', 'request body is not valid JSON');
-  if (status === 415 && err.expose) return new ApiError('invalid_request', 'request body must be application/json');
+  // @koa/bodyparser: too large, not JSON, or not decodable.
+  const fault = clientFault(raw);
+  if (fault?.status === 413) return new ApiError('body_too_large', 'body: larger than 16 KB');
+  if (fault) return new ApiError('invalid_request', 'body: not valid JSON');
   return undefined;
 }
 

@@ -20,22 +20,34 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return !!e && DB_DOWN.test(`${e.code ?? ''} ${e.message ?? ''}`);
 }
 
+/**
+ * A request the client got wrong, as body parsers report it: a 4xx status
+ * (exposed or not: raw-body's 415 for an unknown Content-Encoding is not), or
+ * a decoder's complaint about a body that says it is compressed and is not.
+ */
+export function clientFault(err: unknown): { status: number; message: string } | undefined {
+  const e = (err ?? {}) as HttpishError;
+  const status = e.status ?? e.statusCode;
+  if (status && status >= 400 && status < 500) {
+    return { status, message: e.expose && e.message ? e.message : status === 415 ? 'unsupported content encoding or type' : 'malformed request' };
+  }
+  // zlib (gzip, deflate) and brotli decoder errors.
+  if (typeof e.code === 'string' && /^(Z_(DATA|BUF|STREAM)_ERROR|ERR__ERROR_FORMAT_\w+|ERR_BROTLI_\w+)$/.test(e.code)) return { status: 400, message: 'request body does not decode' };
+  return undefined;
+}
+
 export function errorHandler(log: (err: unknown, ctx: Context) => void) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
     } catch (raw) {
-      const err = (raw ?? {}) as HttpishError;
-      const status = err.status ?? err.statusCode ?? 500;
       if (isDatabaseUnavailable(raw)) {
         log(raw, ctx);
         ctx.set('retry-after', '5');
         return oauthError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable');
       }
-      if (err.expose && status >= 400 && status < 500) {
-        // Body-parser and router errors (413, 415, 400, 405): the client's fault, safe to say.
-        return oauthError(ctx, status, 'invalid_request', err.message);
-      }
+      const fault = clientFault(raw);
+      if (fault) return oauthError(ctx, fault.status, 'invalid_request', fault.message);
       log(raw, ctx);
       return oauthError(ctx, 500, 'server_error');
     }

@@ -9,6 +9,22 @@ import type { Views } from '../interactions/views.js';
 import { API_SCOPES } from './scopes.js';
 import { findAccount } from './find-account.js';
 
+// Everything the library serves lives under /oauth/ (discovery stays at /.well-known/).
+export const ROUTES = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  userinfo: '/oauth/userinfo',
+  jwks: '/oauth/jwks',
+  introspection: '/oauth/introspect',
+  revocation: '/oauth/revoke',
+  end_session: '/oauth/logout',
+  registration: '/oauth/register',
+  pushed_authorization_request: '/oauth/par',
+  code_verification: '/oauth/device',
+  device_authorization: '/oauth/device/auth',
+  backchannel_authentication: '/oauth/backchannel',
+} as const satisfies NonNullable<Configuration['routes']>;
+
 export interface ConfigurationDeps {
   config: Config;
   accounts: Accounts;
@@ -151,19 +167,6 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
     // used one again revokes the whole grant (reuse detection).
     rotateRefreshToken: true,
 
-    routes: {
-      authorization: '/oauth/authorize',
-      token: '/oauth/token',
-      userinfo: '/oauth/userinfo',
-      jwks: '/oauth/jwks',
-      introspection: '/oauth/introspect',
-      revocation: '/oauth/revoke',
-      end_session: '/oauth/logout',
-      registration: '/oauth/register',
-      pushed_authorization_request: '/oauth/par',
-      code_verification: '/oauth/device',
-      device_authorization: '/oauth/device/auth',
-      backchannel_authentication: '/oauth/backchannel',
-    },
+    routes: ROUTES,
   };
 }

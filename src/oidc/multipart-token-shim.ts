@@ -43,7 +43,8 @@ export async function multipartTokenShim(ctx: Context, next: Next): Promise<void
 
   const form = new URLSearchParams();
   for (const [name, value] of fields) {
-    if (typeof value !== 'string') return oauthError(ctx, 400, 'invalid_request', `file uploads are not accepted (part "${name}")`);
+    // The part's name is the client's text: kept out of error_description (RFC 6749 §5.2's character set).
+    if (typeof value !== 'string') return oauthError(ctx, 400, 'invalid_request', 'file uploads are not accepted');
     form.append(name, value);
   }
   // The library reads the body from the request stream itself, so it gets a

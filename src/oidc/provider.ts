@@ -9,7 +9,8 @@ import { Accounts } from '../accounts/accounts.js';
 import { ClientStore } from '../clients/store.js';
 import { Consents } from '../interactions/consents.js';
 import { Views } from '../interactions/views.js';
-import { buildConfiguration } from './configuration.js';
+import { buildConfiguration, ROUTES } from './configuration.js';
+import { unmatchedRoutes } from './unmatched-routes.js';
 import { prismaAdapter } from './adapter.js';
 import { loadJwks } from './keys.js';
 
@@ -35,6 +36,7 @@ export async function createProvider(config: Config, secrets: Secrets, db: Db, v
     buildConfiguration({ config, accounts, consents, views, adapter: prismaAdapter(db, clients), jwks, cookieKeys: secrets.cookieKeys }),
   );
   provider.proxy = config.trustProxy;
+  provider.use(unmatchedRoutes(ROUTES, config.registration.enabled));
   return { provider, accounts, clients, consents, views, box };
 }
 

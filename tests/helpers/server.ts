@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/log.js';
 import { prepare, ROOT, type Prepared } from '../../src/setup.js';
 import { createApp } from '../../src/app.js';
+import { verifierFor } from '../../src/api/token-verifier.js';
 import type { ClientMetadata } from 'oidc-provider';
 import type { NewClient } from '../../src/clients/clients.js';
 
@@ -49,6 +50,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     accounts: prepared.accounts,
     consents: prepared.consents,
     views: prepared.views,
+    shop: prepared.shop,
+    verifier: verifierFor(config, prepared.provider),
     cookieKeys: prepared.secrets.cookieKeys,
     log: createLogger('silent'),
     root: ROOT,

@@ -1,0 +1,52 @@
+// The library answers a wrong method or an unknown path under its routes with
+// Koa's bare "Not Found" text. Clients of a JSON API deserve JSON: a 405 with
+// the Allow header (RFC 9110 §15.5.6) for a known endpoint, a 404 otherwise,
+// both in RFC 6749 §5.2's error shape. Registered with provider.use(), so it
+// sees the library's own response.
+import type { Context, Next } from 'koa';
+import type { Configuration } from 'oidc-provider';
+
+type Routes = NonNullable<Configuration['routes']>;
+
+export function unmatchedRoutes(routes: Routes, registration: boolean) {
+  const r = routes as Required<Routes>;
+  const cors = ['OPTIONS'];
+  const table = new Map<string, string[]>([
+    ['/.well-known/openid-configuration', ['GET', ...cors]],
+    [r.authorization, ['GET', 'POST']],
+    [r.token, ['POST', ...cors]],
+    [r.userinfo, ['GET', 'POST', ...cors]],
+    [r.jwks, ['GET', ...cors]],
+    [r.introspection, ['POST', ...cors]],
+    [r.revocation, ['POST', ...cors]],
+    [r.pushed_authorization_request, ['POST', ...cors]],
+    [r.end_session, ['GET', 'POST']],
+    [`${r.end_session}/confirm`, ['POST']],
+    [`${r.end_session}/success`, ['GET']],
+    ...(registration ? ([[r.registration, ['POST']]] as [string, string[]][]) : []),
+  ]);
+  const dynamic: [RegExp, string[]][] = [
+    [new RegExp(`^${r.authorization}/[^/]+$`), ['GET']],
+    ...(registration ? ([[new RegExp(`^${r.registration}/[^/]+$`), ['GET', 'PUT', 'DELETE']]] as [RegExp, string[]][]) : []),
+  ];
+
+  const allowedFor = (path: string) => {
+    const trimmed = path.length > 1 ? path.replace(/\/$/, '') : path;
+    return table.get(trimmed) ?? dynamic.find(([re]) => re.test(trimmed))?.[1];
+  };
+
+  return async function answerUnmatched(ctx: Context, next: Next): Promise<void> {
+    await next();
+    if (ctx.status !== 404 || (ctx.body !== undefined && ctx.body !== null)) return;
+    const allowed = allowedFor(ctx.path);
+    ctx.set('cache-control', 'no-store');
+    if (allowed && !allowed.includes(ctx.method)) {
+      ctx.status = 405;
+      ctx.set('allow', allowed.join(', '));
+      ctx.body = { error: 'invalid_request', error_description: `method not allowed; allowed: ${allowed.join(', ')}` };
+    } else {
+      ctx.status = 404;
+      ctx.body = { error: 'invalid_request', error_description: 'unknown endpoint' };
+    }
+  };
+}
