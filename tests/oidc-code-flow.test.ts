@@ -4,6 +4,7 @@
 // userinfo, refresh-token rotation, introspection, revocation,
 // client_credentials, a public client, and tokens for our API (RFC 8707).
 import * as client from 'openid-client';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
 
@@ -18,7 +19,12 @@ afterAll(() => server.close());
 type Registered = Awaited<ReturnType<TestServer['client']>>;
 type User = Awaited<ReturnType<TestServer['user']>>;
 
-/** What an RP does at start-up: discovery, with the auth method it was registered with. */
+/**
+ * What an RP does at start-up: discovery, with the auth method it was
+ * registered with. (Given only a secret, openid-client would use
+ * client_secret_post; our clients are registered client_secret_basic and the
+ * server rightly holds them to it, so the method is named here.)
+ */
 function relyingParty(c: Registered): Promise<client.Configuration> {
   const auth = c.client_secret ? client.ClientSecretBasic(c.client_secret) : client.None();
   return client.discovery(new URL(server.issuer), c.client_id, c.client_secret, auth, {
@@ -75,11 +81,11 @@ async function expectOAuthError(promise: Promise<unknown>, error: string, status
 
 describe('discovery (OpenID Connect Discovery 1.0, RFC 8414)', () => {
   test('the OIDC document and /.well-known/oauth-authorization-server name the same issuer exactly and the same endpoints (RFC 8414 §3)', async () => {
-    const oidcDoc = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json();
+    const oidcDoc = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     const res = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const oauthDoc = await res.json();
+    const oauthDoc = (await res.json()) as Record<string, unknown>;
 
     expect(oidcDoc.issuer).toBe(server.issuer);
     expect(oauthDoc.issuer).toBe(oidcDoc.issuer);
@@ -120,7 +126,7 @@ describe('discovery (OpenID Connect Discovery 1.0, RFC 8414)', () => {
     expect(b.authorization_endpoint).toBe(a.authorization_endpoint);
     expect(b.jwks_uri).toBe(a.jwks_uri);
     // The JWKS the RP would verify ID tokens with is reachable and public-only.
-    const jwks = await (await fetch(a.jwks_uri!)).json();
+    const jwks = (await (await fetch(a.jwks_uri!)).json()) as { keys: object[] };
     expect(jwks.keys.length).toBeGreaterThan(0);
     for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
   });
@@ -153,6 +159,12 @@ describe('authorization code flow (OIDC Core §3.1, RFC 7636)', () => {
     expect(idt.auth_time!).toBeGreaterThanOrEqual(before - 1);
     expect(idt.auth_time!).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 1);
     expect(idt.exp).toBeGreaterThan(idt.iat);
+
+    // The signature verifies with a key from the published jwks_uri (OIDC Core §3.1.3.7 step 6).
+    const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
+    const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, jwks, { issuer: server.issuer, audience: c.client_id });
+    expect(protectedHeader.alg).toBe('RS256');
+    expect(payload.sub).toBe(user.id);
   });
 
   test('userinfo by GET with the token in the Authorization header returns the profile claims for the same sub (OIDC Core §5.3)', async () => {
@@ -214,12 +226,13 @@ describe('authorization code flow (OIDC Core §3.1, RFC 7636)', () => {
 
     const at = await client.tokenIntrospection(config, tokens.access_token, { token_type_hint: 'access_token' });
     expect(at).toMatchObject({ active: true, sub: user.id, client_id: c.client_id, scope: 'openid offline_access profile', token_type: 'Bearer', iss: server.issuer });
-    expect(at.exp).toBeGreaterThan(now);
+    expect(at.iat).toBeGreaterThanOrEqual(now - 5);
     expect(at.iat).toBeLessThanOrEqual(now + 1);
+    expect(at.exp! - at.iat!).toBe(server.config.ttl.accessToken);
 
     const rt = await client.tokenIntrospection(config, tokens.refresh_token!, { token_type_hint: 'refresh_token' });
     expect(rt).toMatchObject({ active: true, sub: user.id, client_id: c.client_id, scope: 'openid offline_access profile', iss: server.issuer });
-    expect(rt.exp).toBeGreaterThan(at.exp!);
+    expect(rt.exp! - rt.iat!).toBe(server.config.ttl.refreshToken);
   });
 
   test('after revocation of the access token, introspection answers {active:false} and nothing else (RFC 7009 §2.2, RFC 7662 §2.2)', async () => {
@@ -263,14 +276,15 @@ describe('client_credentials (RFC 6749 §4.4)', () => {
     expect(tokens.scope).toBe('buy');
     expect(tokens.refresh_token).toBeUndefined();
     expect(tokens.id_token).toBeUndefined();
-    expect(tokens.expires_in).toBe(server.config.ttl.accessToken);
+    // README: CLIENT_CREDENTIALS_TTL is the lifetime of client-credentials tokens.
+    expect(tokens.expires_in).toBe(server.config.ttl.clientCredentials);
 
     const info = await client.tokenIntrospection(config, tokens.access_token);
     expect(info).toMatchObject({ active: true, client_id: c.client_id, scope: 'buy', aud: server.config.apiResource });
     expect(info.sub).toBeUndefined();
   });
 
-  test('the same client may not use the authorization code flow (unauthorized_client)', async () => {
+  test('a client registered for client_credentials only, presenting another grant type → unauthorized_client (RFC 6749 §5.2)', async () => {
     const c = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
     const config = await relyingParty(c);
     await expectOAuthError(client.genericGrantRequest(config, 'authorization_code', { code: 'x', redirect_uri: REDIRECT_URI }), 'unauthorized_client');
@@ -325,23 +339,28 @@ describe('public client (RFC 7636, RFC 9700 §2.1.1)', () => {
   });
 });
 
-describe('an OIDC client asking for the API scopes (RFC 8707)', () => {
-  test('openid profile buy buy_history, no resource at the token endpoint: a userinfo token with the OIDC scopes only', async () => {
+describe('an OIDC client asking for the API scopes (RFC 8707; README, "Tokens for the API")', () => {
+  /** What the RP sees at the API: the HTTP status of GET /api/me (needs `profile`). */
+  const apiMe = async (config: client.Configuration, accessToken: string) =>
+    (await client.fetchProtectedResource(config, accessToken, new URL(`${server.issuer}/api/me`), 'GET')).status;
+
+  test('openid profile buy buy_history, no resource at the token endpoint: a UserInfo token (no audience) carrying the granted scopes, good at userinfo and at /api', async () => {
     const c = await server.client();
     const user = await server.user();
     const config = await relyingParty(c);
     const { tokens } = await codeFlow(config, user, { scope: 'openid profile buy buy_history' });
     expect(tokens.claims()!.sub).toBe(user.id);
-    expect(tokens.scope!.split(' ').sort()).toEqual(['openid', 'profile']);
+    expect(tokens.scope!.split(' ').sort()).toEqual(['buy', 'buy_history', 'openid', 'profile']);
 
     const info = await client.tokenIntrospection(config, tokens.access_token);
-    expect(info).toMatchObject({ active: true, sub: user.id, client_id: c.client_id, scope: 'openid profile' });
+    expect(info).toMatchObject({ active: true, sub: user.id, client_id: c.client_id, token_type: 'Bearer' });
+    expect(info.scope!.split(' ').sort()).toEqual(['buy', 'buy_history', 'openid', 'profile']);
     expect(info.aud).toBeUndefined();
-    // It is a token for userinfo.
-    expect(await client.fetchUserInfo(config, tokens.access_token, user.id)).toMatchObject({ sub: user.id, preferred_username: user.username });
+    expect(await client.fetchUserInfo(config, tokens.access_token, user.id)).toEqual({ sub: user.id, name: user.username, preferred_username: user.username });
+    expect(await apiMe(config, tokens.access_token)).toBe(200);
   });
 
-  test('openid profile buy buy_history with resource=<api> at the token endpoint: a token for the API audience with scope "profile buy buy_history"', async () => {
+  test('openid profile buy buy_history with resource=<api> at the token endpoint: a token for the API audience with scope "profile buy buy_history", refused at userinfo (RFC 8707 §2.2)', async () => {
     const c = await server.client();
     const user = await server.user();
     const config = await relyingParty(c);
@@ -362,8 +381,65 @@ describe('an OIDC client asking for the API scopes (RFC 8707)', () => {
       aud: server.config.apiResource,
       token_type: 'Bearer',
     });
-    // An API token is not a userinfo token.
-    await expect(client.fetchUserInfo(config, tokens.access_token, user.id)).rejects.toThrow();
+    expect(await apiMe(config, tokens.access_token)).toBe(200);
+    // An API token is not a UserInfo token: it lacks `openid`, so the
+    // challenge is RFC 6750 §3.1 insufficient_scope, 403, naming the scope.
+    const err = await client.fetchUserInfo(config, tokens.access_token, user.id).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(client.WWWAuthenticateChallengeError);
+    const challenge = err as client.WWWAuthenticateChallengeError;
+    expect(challenge.response.status).toBe(403);
+    expect(challenge.cause[0]?.scheme).toBe('bearer');
+    expect(challenge.cause[0]?.parameters).toMatchObject({ error: 'insufficient_scope', scope: 'openid' });
+  });
+
+  test('with offline_access, the client switches by refresh between an API token (resource=<api>) and a UserInfo token (no resource)', async () => {
+    const c = await server.client();
+    const user = await server.user();
+    const config = await relyingParty(c);
+    const api = server.config.apiResource;
+    const { tokens } = await codeFlow(config, user, {
+      scope: 'openid offline_access profile buy buy_history',
+      params: { prompt: 'consent' },
+      tokenParams: { resource: api },
+    });
+    expect(tokens.scope).toBe('profile buy buy_history');
+    expect(await client.tokenIntrospection(config, tokens.access_token)).toMatchObject({ active: true, aud: api });
+
+    const userinfo = await client.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(userinfo.scope!.split(' ').sort()).toEqual(['buy', 'buy_history', 'offline_access', 'openid', 'profile']);
+    expect((await client.tokenIntrospection(config, userinfo.access_token)).aud).toBeUndefined();
+    expect(await client.fetchUserInfo(config, userinfo.access_token, user.id)).toMatchObject({ sub: user.id });
+
+    const again = await client.refreshTokenGrant(config, userinfo.refresh_token!, { resource: api });
+    expect(again.scope).toBe('profile buy buy_history');
+    expect(await client.tokenIntrospection(config, again.access_token)).toMatchObject({ active: true, aud: api, scope: 'profile buy buy_history' });
+  });
+
+  test('a client registered with scope "openid profile buy" gets exactly those: UserInfo token "openid profile buy", API token "profile buy" (README; RFC 6749 §3.3)', async () => {
+    const c = await server.client({ scope: 'openid profile buy' });
+    const user = await server.user();
+    const config = await relyingParty(c);
+    const plain = await codeFlow(config, user, { scope: 'openid profile buy' });
+    expect(plain.tokens.scope!.split(' ').sort()).toEqual(['buy', 'openid', 'profile']);
+
+    const forApi = await codeFlow(config, user, { scope: 'openid profile buy', tokenParams: { resource: server.config.apiResource } });
+    expect(forApi.tokens.scope).toBe('profile buy');
+    expect(await client.tokenIntrospection(config, forApi.tokens.access_token)).toMatchObject({ active: true, scope: 'profile buy', aud: server.config.apiResource });
+  });
+
+  test('the same client asking also for buy_history gets error=invalid_scope at its redirect URI, which openid-client reports (RFC 6749 §4.1.2.1)', async () => {
+    const c = await server.client({ scope: 'openid profile buy' });
+    const user = await server.user();
+    const config = await relyingParty(c);
+    const err = await codeFlow(config, user, { scope: 'openid profile buy buy_history' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(client.AuthorizationResponseError);
+    expect((err as client.AuthorizationResponseError).error).toBe('invalid_scope');
   });
 
   test('a resource the server does not know is refused with invalid_target (RFC 8707 §2)', async () => {

@@ -48,6 +48,14 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
       email: ['email', 'email_verified'],
     },
 
+    // Browsers may call the CORS-enabled endpoints (token, userinfo, ...) from
+    // the origin of one of the client's redirect URIs, and only for public
+    // clients or UserInfo: a confidential client's secret never belongs in a browser.
+    clientBasedCORS: (ctx, origin, client) =>
+      origin !== 'null' &&
+      (ctx.oidc.route === 'userinfo' || client.clientAuthMethod === 'none') &&
+      client.redirectUris!.some((uri) => URL.parse(uri)?.origin === origin),
+
     // Clients live in the database (created by the CLI or the console), never in code.
     clients: [],
 
@@ -95,7 +103,17 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
       },
       registrationManagement: { enabled: config.registration.enabled, rotateRegistrationAccessToken: true },
 
-      revocation: { enabled: true },
+      // RFC 7009 §2.1: a client revokes only its own tokens. Another client's
+      // token is refused; a public client (which proves nothing) gets the
+      // 200 of an unknown token instead, so it cannot probe tokens.
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
 
       rpInitiatedLogout: {
         enabled: true,

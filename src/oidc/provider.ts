@@ -11,6 +11,7 @@ import { Consents } from '../interactions/consents.js';
 import { Views } from '../interactions/views.js';
 import { buildConfiguration, ROUTES } from './configuration.js';
 import { unmatchedRoutes } from './unmatched-routes.js';
+import { rfc6749ErrorCodes } from './rfc6749-error-codes.js';
 import { prismaAdapter } from './adapter.js';
 import { loadJwks } from './keys.js';
 
@@ -36,7 +37,9 @@ export async function createProvider(config: Config, secrets: Secrets, db: Db, v
     buildConfiguration({ config, accounts, consents, views, adapter: prismaAdapter(db, clients), jwks, cookieKeys: secrets.cookieKeys }),
   );
   provider.proxy = config.trustProxy;
+  // Post-processing of the library's own answers (its docs, "Pre- and post-middlewares").
   provider.use(unmatchedRoutes(ROUTES, config.registration.enabled));
+  provider.use(rfc6749ErrorCodes);
   return { provider, accounts, clients, consents, views, box };
 }
 
