@@ -3,9 +3,8 @@
 import { createServer } from 'node:http';
 import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './log.js';
-import { prepare, seedDemo, ROOT } from './setup.js';
+import { appDeps, prepare, seedDemo } from './setup.js';
 import { createApp } from './app.js';
-import { verifierFor } from './api/token-verifier.js';
 import { purgeExpired } from './oidc/adapter.js';
 
 async function main(): Promise<void> {
@@ -30,19 +29,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const app = createApp({
-    config,
-    db: prepared.database.db,
-    provider: prepared.provider,
-    accounts: prepared.accounts,
-    consents: prepared.consents,
-    views: prepared.views,
-    shop: prepared.shop,
-    verifier: verifierFor(config, prepared.provider),
-    cookieKeys: prepared.secrets.cookieKeys,
-    log,
-    root: ROOT,
-  });
+  const app = createApp(appDeps(config, prepared, log));
 
   const server = createServer(app.callback());
   // Keep-alive longer than typical proxies' idle timeout, so they close first.

@@ -13,6 +13,9 @@ import { ensureSigningKeys } from './oidc/keys.js';
 import { createProvider, type ProviderParts } from './oidc/provider.js';
 import { Clients } from './clients/clients.js';
 import { Shop } from './api/shop.js';
+import { verifierFor } from './api/token-verifier.js';
+import type { AppDeps } from './app.js';
+import type { Logger } from './log.js';
 
 /** The project root, from src/ under tsx or dist/src/ once compiled. */
 export const ROOT = (() => {
@@ -35,6 +38,23 @@ export async function prepare(config: Config): Promise<Prepared> {
   await ensureSigningKeys(database.db, new SecretBox(secrets.secretKey));
   const parts = await createProvider(config, secrets, database.db, join(ROOT, 'views'));
   return { ...parts, database, secrets, clientService: new Clients(parts.provider, parts.clients), shop: new Shop(database.db) };
+}
+
+/** What createApp needs, from what prepare() made: the server and the tests wire the app the same way. */
+export function appDeps(config: Config, prepared: Prepared, log: Logger): AppDeps {
+  return {
+    config,
+    db: prepared.database.db,
+    provider: prepared.provider,
+    accounts: prepared.accounts,
+    consents: prepared.consents,
+    views: prepared.views,
+    shop: prepared.shop,
+    verifier: verifierFor(config, prepared.provider),
+    cookieKeys: prepared.secrets.cookieKeys,
+    log,
+    root: ROOT,
+  };
 }
 
 export interface DemoCredentials {

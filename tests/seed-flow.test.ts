@@ -46,7 +46,7 @@ test('the seed token request (multipart, Basic auth, extra scope field) returns 
   const res = await curlF(client, { grant_type: 'authorization_code', scope: 'profile buy buy_history', code: callback.searchParams.get('code')! });
   expect(res.status).toBe(200);
   expect(res.headers.get('cache-control')).toBe('no-store');
-  const body = await res.json();
+  const body = (await res.json()) as Record<string, unknown>;
   expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'scope', 'token_type']);
   expect(body).toEqual({ access_token: expect.stringMatching(/^[\w-]{40,}$/), expires_in: 864000, scope: 'profile buy buy_history', token_type: 'Bearer' });
 });
@@ -55,7 +55,7 @@ test('the access token from the seed flow is opaque and active at introspection,
   const client = await server.client();
   const user = await server.user();
   const { callback } = await seedCode(client, user);
-  const { access_token } = await (await curlF(client, { grant_type: 'authorization_code', code: callback.searchParams.get('code')! })).json();
+  const { access_token } = (await (await curlF(client, { grant_type: 'authorization_code', code: callback.searchParams.get('code')! })).json()) as { access_token: string };
   expect(access_token.split('.')).toHaveLength(1);
   const res = await fetch(`${server.issuer}/oauth/introspect`, {
     method: 'POST',
@@ -87,5 +87,5 @@ test('a broken multipart body is refused with invalid_request', async () => {
     body: '--xyz\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nauthorization_code', // no closing boundary
   });
   expect(res.status).toBe(400);
-  expect((await res.json()).error).toBe('invalid_request');
+  expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
 });

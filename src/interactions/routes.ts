@@ -21,6 +21,13 @@ export interface InteractionDeps {
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+/** What the library's consent prompt says is missing (lib/helpers/interaction_policy/prompts/consent.js). */
+interface ConsentDetails {
+  missingOIDCScope?: string[];
+  missingOIDCClaims?: string[];
+  missingResourceScopes?: Record<string, string[]>;
+}
+
 const field = (body: unknown, name: string): string => {
   const value = (body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value : '';
@@ -53,11 +60,7 @@ export function interactionRoutes({ provider, accounts, consents, views }: Inter
   async function renderConsent(ctx: Context, details: Details) {
     const locale = localeOf(ctx, details);
     const t = translator(locale);
-    const prompt = details.prompt.details as {
-      missingOIDCScope?: string[];
-      missingOIDCClaims?: string[];
-      missingResourceScopes?: Record<string, string[]>;
-    };
+    const prompt = details.prompt.details as ConsentDetails;
     const scopes = new Set([...(prompt.missingOIDCScope ?? []), ...Object.values(prompt.missingResourceScopes ?? {}).flat()]);
     const account = details.session?.accountId ? await accounts.findById(details.session.accountId) : undefined;
     views.render(ctx, 'consent', locale, () => t('consent.title'), {
@@ -121,11 +124,7 @@ export function interactionRoutes({ provider, accounts, consents, views }: Inter
     if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return views.problem(ctx, 403, 'error.csrf');
     const accountId = details.session!.accountId;
     const clientId = String(details.params.client_id);
-    const prompt = details.prompt.details as {
-      missingOIDCScope?: string[];
-      missingOIDCClaims?: string[];
-      missingResourceScopes?: Record<string, string[]>;
-    };
+    const prompt = details.prompt.details as ConsentDetails;
 
     const grant = details.grantId
       ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId, clientId }))

@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/log.js';
-import { prepare, ROOT, type Prepared } from '../../src/setup.js';
+import { appDeps, prepare, type Prepared } from '../../src/setup.js';
 import { createApp } from '../../src/app.js';
-import { verifierFor } from '../../src/api/token-verifier.js';
 import type { ClientMetadata } from 'oidc-provider';
 import type { NewClient } from '../../src/clients/clients.js';
 
@@ -43,19 +42,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     ...env,
   });
   const prepared = await prepare(config);
-  const app = createApp({
-    config,
-    db: prepared.database.db,
-    provider: prepared.provider,
-    accounts: prepared.accounts,
-    consents: prepared.consents,
-    views: prepared.views,
-    shop: prepared.shop,
-    verifier: verifierFor(config, prepared.provider),
-    cookieKeys: prepared.secrets.cookieKeys,
-    log: createLogger('silent'),
-    root: ROOT,
-  });
+  const app = createApp(appDeps(config, prepared, createLogger('silent')));
   server.on('request', app.callback());
 
   return {
