@@ -18,6 +18,7 @@ import { multipartTokenShim } from './oidc/multipart-token-shim.js';
 import { apiMiddleware } from './api/routes.js';
 import type { Shop } from './api/shop.js';
 import type { TokenVerifier } from './api/token-verifier.js';
+import type { Throttle } from './security/throttle.js';
 
 export interface AppDeps {
   config: Config;
@@ -28,6 +29,7 @@ export interface AppDeps {
   views: Views;
   shop: Shop;
   verifier: TokenVerifier;
+  throttle: Throttle;
   cookieKeys: string[];
   log: Logger;
   root: string;
@@ -99,7 +101,7 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   app.use(router.routes());
-  app.use(interactionRoutes({ provider, accounts: deps.accounts, consents: deps.consents, views }).routes());
+  app.use(interactionRoutes({ provider, accounts: deps.accounts, consents: deps.consents, views, throttle: deps.throttle }).routes());
 
   app.use(multipartTokenShim);
 

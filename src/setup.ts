@@ -51,6 +51,7 @@ export function appDeps(config: Config, prepared: Prepared, log: Logger): AppDep
     views: prepared.views,
     shop: prepared.shop,
     verifier: verifierFor(config, prepared.provider),
+    throttle: prepared.throttle,
     cookieKeys: prepared.secrets.cookieKeys,
     log,
     root: ROOT,

@@ -2,6 +2,7 @@
 // src/ reads process.env. Each setting is documented in .env.example.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import type { ThrottleLimits } from '../security/throttle.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -52,6 +53,12 @@ const schema = z
     INTROSPECTION_CACHE_TTL: z.coerce.number().int().min(0).max(300).default(10),
     API_CORS_ORIGINS: list.default([]),
     BUY_AT_TIME_ZONE: z.string().refine(isTimeZone, 'not an IANA time zone').default('UTC'),
+    THROTTLE_WINDOW: seconds.default(900),
+    LOGIN_MAX_FAILURES_PER_USER: z.coerce.number().int().positive().default(10),
+    LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().positive().default(100),
+    CLIENT_AUTH_MAX_FAILURES: z.coerce.number().int().positive().default(20),
+    CLIENT_AUTH_MAX_FAILURES_PER_IP: z.coerce.number().int().positive().default(100),
+    METRICS_TOKEN: z.string().min(16).optional(),
     PURGE_INTERVAL: z.coerce.number().int().min(0).default(600),
     SEED_DEMO: bool.default(true),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -104,6 +111,9 @@ export interface Config {
     corsOrigins: string[];
     buyAtTimeZone: string;
   };
+  throttle: ThrottleLimits;
+  /** Bearer token /metrics requires; open when unset. */
+  metricsToken?: string;
   /** Seconds between purges of expired codes, tokens, sessions...; 0 turns them off. */
   purgeInterval: number;
   seedDemo: boolean;
@@ -161,6 +171,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: e.API_CORS_ORIGINS,
       buyAtTimeZone: e.BUY_AT_TIME_ZONE,
     },
+    throttle: {
+      window: e.THROTTLE_WINDOW,
+      loginPerUser: e.LOGIN_MAX_FAILURES_PER_USER,
+      loginPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+      clientAuthPerClient: e.CLIENT_AUTH_MAX_FAILURES,
+      clientAuthPerIp: e.CLIENT_AUTH_MAX_FAILURES_PER_IP,
+    },
+    metricsToken: e.METRICS_TOKEN,
     purgeInterval: e.PURGE_INTERVAL,
     seedDemo: e.SEED_DEMO,
     logLevel: e.LOG_LEVEL,

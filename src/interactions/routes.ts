@@ -9,6 +9,7 @@ import type { Context } from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Consents } from './consents.js';
 import type { Views } from './views.js';
+import type { Throttle } from '../security/throttle.js';
 import { checkCsrf, issueCsrf } from './csrf.js';
 import { translator, hasMessage, type Locale } from './i18n.js';
 
@@ -17,6 +18,7 @@ export interface InteractionDeps {
   accounts: Accounts;
   consents: Consents;
   views: Views;
+  throttle: Throttle;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -33,7 +35,7 @@ const field = (body: unknown, name: string): string => {
   return typeof value === 'string' ? value : '';
 };
 
-export function interactionRoutes({ provider, accounts, consents, views }: InteractionDeps): Router {
+export function interactionRoutes({ provider, accounts, consents, views, throttle }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
@@ -106,11 +108,21 @@ export function interactionRoutes({ provider, accounts, consents, views }: Inter
     const password = field(ctx.request.body, 'password');
     const t = translator(localeOf(ctx, details));
     if (!username || !password) return renderLogin(ctx, details, t('login.missing'), username.slice(0, 64));
+    // Throttled before the password is even checked, by the name typed,
+    // whether or not such an account exists.
+    const wait = await throttle.loginWait(username, ctx.ip);
+    if (wait > 0) {
+      ctx.status = 429;
+      ctx.set('retry-after', String(wait));
+      return renderLogin(ctx, details, t('login.throttled', { minutes: String(Math.ceil(wait / 60)) }), username.slice(0, 64));
+    }
     const account = await accounts.authenticate(username, password);
     if (!account) {
+      await throttle.loginFailed(username, ctx.ip);
       ctx.status = 401;
       return renderLogin(ctx, details, t('login.failed'), username.slice(0, 64));
     }
+    await throttle.loginSucceeded(username);
     await provider.interactionFinished(
       ctx.req,
       ctx.res,

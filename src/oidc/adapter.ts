@@ -96,13 +96,13 @@ export function prismaAdapter(db: Db, clients: ClientStore) {
 }
 
 /**
- * Deletes expired artifacts; returns how many. Rows past expiry are already
+ * Deletes expired artifacts (and expired throttling counters); returns how many. Rows past expiry are already
  * invisible to find(), so this only reclaims space. It works in small
  * batches and yields between them: SQLite runs on the event loop's thread,
  * and one huge DELETE would stall every request meanwhile.
  */
 export async function purgeExpired(db: Db, now = new Date(), batch = 500): Promise<number> {
-  let total = 0;
+  let total = (await db.rateLimit.deleteMany({ where: { expire: { lte: now } } })).count;
   for (;;) {
     const rows = await db.oidcArtifact.findMany({ where: { expiresAt: { lte: now } }, select: { model: true, id: true }, take: batch });
     if (!rows.length) return total;

@@ -12,6 +12,8 @@ import { Views } from '../interactions/views.js';
 import { buildConfiguration, ROUTES } from './configuration.js';
 import { unmatchedRoutes } from './unmatched-routes.js';
 import { rfc6749ErrorCodes } from './rfc6749-error-codes.js';
+import { Throttle } from '../security/throttle.js';
+import { clientAuthThrottle } from '../security/client-auth-throttle.js';
 import { prismaAdapter } from './adapter.js';
 import { loadJwks } from './keys.js';
 
@@ -22,6 +24,7 @@ export interface ProviderParts {
   consents: Consents;
   views: Views;
   box: SecretBox;
+  throttle: Throttle;
 }
 
 export async function createProvider(config: Config, secrets: Secrets, db: Db, viewsDir: string): Promise<ProviderParts> {
@@ -40,7 +43,9 @@ export async function createProvider(config: Config, secrets: Secrets, db: Db, v
   // Post-processing of the library's own answers (its docs, "Pre- and post-middlewares").
   provider.use(unmatchedRoutes(ROUTES, config.registration.enabled));
   provider.use(rfc6749ErrorCodes);
-  return { provider, accounts, clients, consents, views, box };
+  const throttle = new Throttle(db, config.throttle);
+  provider.use(clientAuthThrottle(throttle, new Set([ROUTES.token, ROUTES.introspection, ROUTES.revocation, ROUTES.pushed_authorization_request])));
+  return { provider, accounts, clients, consents, views, box, throttle };
 }
 
 /**

@@ -1,0 +1,90 @@
+// Brute-force throttling: failed sign-ins counted per username and per client
+// IP, failed client authentications per (client, IP) and per IP. Counters
+// live in the database (rate-limiter-flexible's Prisma store), so every node
+// sees the same numbers. A key that reaches its limit is refused until its
+// window ends; a successful sign-in clears that username's counter.
+import { createHash } from 'node:crypto';
+import { RateLimiterPrisma, type RateLimiterRes } from 'rate-limiter-flexible';
+import type { Db } from '../db/client.js';
+
+export interface ThrottleLimits {
+  /** Seconds a counter lives after its first failure. */
+  window: number;
+  loginPerUser: number;
+  loginPerIp: number;
+  clientAuthPerClient: number;
+  clientAuthPerIp: number;
+}
+
+// Usernames and client ids are the client's text: hash them into fixed-size keys.
+const key = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('base64url');
+const normalize = (username: string) => username.normalize('NFKC').toLowerCase().slice(0, 256);
+
+export class Throttle {
+  readonly #loginUser: RateLimiterPrisma;
+  readonly #loginIp: RateLimiterPrisma;
+  readonly #clientAuth: RateLimiterPrisma;
+  readonly #clientAuthIp: RateLimiterPrisma;
+
+  constructor(db: Db, limits: ThrottleLimits) {
+    const store = (keyPrefix: string, points: number) =>
+      new RateLimiterPrisma({
+        storeClient: db,
+        tableName: 'rateLimit',
+        keyPrefix,
+        points,
+        duration: limits.window,
+        // Expired rows go with the purge job (src/oidc/adapter.ts), not the library's own timer.
+        clearExpiredByTimeout: false,
+      });
+    this.#loginUser = store('login-user', limits.loginPerUser);
+    this.#loginIp = store('login-ip', limits.loginPerIp);
+    this.#clientAuth = store('client-auth', limits.clientAuthPerClient);
+    this.#clientAuthIp = store('client-auth-ip', limits.clientAuthPerIp);
+  }
+
+  /** Seconds until the first of these counters lets requests through again; 0 when none is at its limit. */
+  async #wait(pairs: [RateLimiterPrisma, string][]): Promise<number> {
+    const states = await Promise.all(pairs.map(([limiter, k]) => limiter.get(k)));
+    let wait = 0;
+    states.forEach((state: RateLimiterRes | null, i) => {
+      if (state && state.consumedPoints >= pairs[i]![0].points) wait = Math.max(wait, Math.ceil(state.msBeforeNext / 1000));
+    });
+    return wait;
+  }
+
+  async #fail(pairs: [RateLimiterPrisma, string][]): Promise<void> {
+    // consume() rejects once past the limit; the count is what we wanted.
+    await Promise.all(pairs.map(([limiter, k]) => limiter.consume(k).catch((res: unknown) => {
+      if (res instanceof Error) throw res;
+    })));
+  }
+
+  #login(username: string, ip: string): [RateLimiterPrisma, string][] {
+    return [[this.#loginUser, key(normalize(username))], [this.#loginIp, key(ip)]];
+  }
+
+  #client(clientId: string | undefined, ip: string): [RateLimiterPrisma, string][] {
+    return [[this.#clientAuth, key(clientId ?? '', ip)], [this.#clientAuthIp, key(ip)]];
+  }
+
+  loginWait(username: string, ip: string): Promise<number> {
+    return this.#wait(this.#login(username, ip));
+  }
+
+  loginFailed(username: string, ip: string): Promise<void> {
+    return this.#fail(this.#login(username, ip));
+  }
+
+  async loginSucceeded(username: string): Promise<void> {
+    await this.#loginUser.delete(key(normalize(username)));
+  }
+
+  clientAuthWait(clientId: string | undefined, ip: string): Promise<number> {
+    return this.#wait(this.#client(clientId, ip));
+  }
+
+  clientAuthFailed(clientId: string | undefined, ip: string): Promise<void> {
+    return this.#fail(this.#client(clientId, ip));
+  }
+}

@@ -1,0 +1,130 @@
+// Brute-force throttling: failed sign-ins per username and per IP, failed
+// client authentications per (client, IP); counters in the database, so a
+// second node sees them too.
+import { startServer, type TestServer } from './helpers/server.js';
+import { UserAgent, isPage, type Page } from './helpers/user-agent.js';
+
+const LIMITS = { LOGIN_MAX_FAILURES_PER_USER: '3', LOGIN_MAX_FAILURES_PER_IP: '40', CLIENT_AUTH_MAX_FAILURES: '3', THROTTLE_WINDOW: '60' };
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer(LIMITS);
+});
+afterAll(() => server.close());
+
+async function loginPage(client: { client_id: string }): Promise<{ ua: UserAgent; page: Page }> {
+  const ua = new UserAgent(server.issuer);
+  const page = await ua.navigate(`${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`);
+  if (!isPage(page)) throw new Error('expected the login page');
+  return { ua, page };
+}
+
+/** One sign-in attempt; `signedIn` when it got past the login page (to consent or back to the client). */
+async function attempt(client: { client_id: string }, username: string, password: string) {
+  const { ua, page } = await loginPage(client);
+  const result = await ua.submit(page, '/login', { username, password });
+  if (!isPage(result)) return { status: 302, html: '', signedIn: true };
+  return { status: result.status, html: result.html, signedIn: result.html.includes('/confirm"') };
+}
+
+const message = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1];
+
+test('after 3 wrong passwords the username is refused with 429 and a clear message, even with the right password', async () => {
+  const client = await server.client();
+  const user = await server.user();
+  for (let i = 0; i < 3; i++) expect((await attempt(client, user.username, 'wrong password')).status).toBe(401);
+  const blocked = await attempt(client, user.username, user.password);
+  expect(blocked.status).toBe(429);
+  expect(message(blocked.html)).toBe('Too many failed sign-ins. Try again in 1 minutes.');
+});
+
+test('an unknown username is throttled exactly like a known one: same statuses, same words', async () => {
+  const client = await server.client();
+  const user = await server.user();
+  const known: [number, string | undefined][] = [];
+  const unknown: [number, string | undefined][] = [];
+  for (let i = 0; i < 4; i++) {
+    const k = await attempt(client, user.username, 'wrong password');
+    known.push([k.status, message(k.html)]);
+    const u = await attempt(client, `nobody-${user.username}`, 'wrong password');
+    unknown.push([u.status, message(u.html)]);
+  }
+  expect(unknown).toEqual(known);
+  expect(known.map(([s]) => s)).toEqual([401, 401, 401, 429]);
+});
+
+test('one throttled username does not lock out another, and a success clears the count', async () => {
+  const client = await server.client();
+  const alice = await server.user();
+  const bob = await server.user();
+  for (let i = 0; i < 3; i++) await attempt(client, alice.username, 'wrong password');
+  expect((await attempt(client, alice.username, alice.password)).status).toBe(429);
+  expect((await attempt(client, bob.username, bob.password)).signedIn).toBe(true);
+
+  const carol = await server.user();
+  for (let i = 0; i < 2; i++) await attempt(client, carol.username, 'wrong password');
+  expect((await attempt(client, carol.username, carol.password)).signedIn).toBe(true);
+  for (let i = 0; i < 2; i++) await attempt(client, carol.username, 'wrong password');
+  expect((await attempt(client, carol.username, carol.password)).signedIn).toBe(true);
+});
+
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const ccToken = (issuer: string, id: string, secret: string) =>
+  fetch(`${issuer}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+
+test('after 3 failed client authentications the client is refused with 429 and Retry-After; other clients are not', async () => {
+  const client = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
+  const other = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
+  for (let i = 0; i < 3; i++) expect((await ccToken(server.issuer, client.client_id, 'wrong')).status).toBe(401);
+  const blocked = await ccToken(server.issuer, client.client_id, client.client_secret!);
+  expect(blocked.status).toBe(429);
+  expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+  expect(await blocked.json()).toEqual({ error: 'invalid_client', error_description: expect.stringMatching(/^too many failed client authentications; retry in \d+ seconds$/) });
+  expect((await ccToken(server.issuer, other.client_id, other.client_secret!)).status).toBe(200);
+});
+
+test('the counters live in the database: a second node refuses the same username', async () => {
+  const client = await server.client();
+  const user = await server.user();
+  for (let i = 0; i < 3; i++) await attempt(client, user.username, 'wrong password');
+  // Same database and same secrets, as two nodes of one deployment.
+  const second = await startServer({ ...LIMITS, DATABASE_URL: server.config.databaseUrl, DATA_DIR: server.dir });
+  try {
+    expect((await attempt(client, user.username, user.password)).status).toBe(429);
+    const ua = new UserAgent(second.issuer);
+    const page = await ua.navigate(`${second.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`);
+    if (!isPage(page)) throw new Error('expected the login page');
+    const result = await ua.submit(page, '/login', { username: user.username, password: user.password });
+    expect(isPage(result) && result.status).toBe(429);
+  } finally {
+    await second.close();
+  }
+});
+
+test('too many failures from one IP are refused whatever the username (per-IP limit)', async () => {
+  const fresh = await startServer({ ...LIMITS, LOGIN_MAX_FAILURES_PER_USER: '100', LOGIN_MAX_FAILURES_PER_IP: '12' });
+  try {
+    const client = await fresh.client();
+    const user = await fresh.user();
+    const ua = new UserAgent(fresh.issuer);
+    const statuses: number[] = [];
+    for (let i = 0; i < 13; i++) {
+      const page = await ua.navigate(`${fresh.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`);
+      if (!isPage(page)) throw new Error('expected the login page');
+      const result = await ua.submit(page, '/login', { username: `someone${i}`, password: 'wrong password' });
+      statuses.push(isPage(result) ? result.status : 302);
+    }
+    expect(statuses.slice(0, 12).every((s) => s === 401)).toBe(true);
+    expect(statuses[12]).toBe(429);
+    const page = await ua.navigate(`${fresh.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`);
+    if (!isPage(page)) throw new Error('expected the login page');
+    const result = await ua.submit(page, '/login', { username: user.username, password: user.password });
+    expect(isPage(result) && result.status).toBe(429);
+  } finally {
+    await fresh.close();
+  }
+});
