@@ -58,9 +58,15 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, 10_000);
     force.unref();
+    const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
     server.close();
+    // Keep-alive connections go idle only once their request is answered:
+    // close each as soon as it does, and tell clients not to reuse them.
+    server.on('request', (_req, res) => res.setHeader('connection', 'close'));
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
     server.closeIdleConnections();
-    await new Promise<void>((resolve) => server.once('close', () => resolve()));
+    await closed;
+    clearInterval(sweep);
     await prepared.database.db.$disconnect();
     log.info('stopped');
     process.exit(0);

@@ -65,6 +65,16 @@ test('the purge deletes expired rows in batches and keeps live ones', async () =
   expect(await interactions.find('live')).toMatchObject({ n: 'live' });
 });
 
+test('the purge keeps up with a backlog larger than one batch (SQLite binds at most 999 values per statement)', async () => {
+  const db = server.prepared.database.db;
+  const past = new Date(Date.now() - 1000);
+  await db.oidcArtifact.createMany({
+    data: Array.from({ length: 1200 }, (_, i) => ({ model: i % 2 ? 'AccessToken' : 'Session', id: `backlog${i}`, payload: '{}', expiresAt: past })),
+  });
+  expect(await purgeExpired(db)).toBeGreaterThanOrEqual(1200);
+  expect(await db.oidcArtifact.count({ where: { id: { startsWith: 'backlog' } } })).toBe(0);
+});
+
 test('a client secret is stored encrypted, and read back intact', async () => {
   const client = await server.client();
   const row = await server.prepared.database.db.oidcClient.findUnique({ where: { clientId: client.client_id } });

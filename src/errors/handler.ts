@@ -13,7 +13,10 @@ export interface HttpishError {
   code?: string;
 }
 
-const DB_DOWN = /SQLITE_(BUSY|CANTOPEN|IOERR|READONLY|CORRUPT|NOTADB)|ECONNREFUSED|P1001|P1002|P1017|P2024|unable to open database|Can't reach database/;
+// SQLite: locked, unreadable or unwritable file. PostgreSQL: refused or dropped
+// connections, server shutting down (57P01-03), pool timeout; Prisma's codes for the same.
+const DB_DOWN =
+  /SQLITE_(BUSY|CANTOPEN|IOERR|READONLY|CORRUPT|NOTADB)|ECONNREFUSED|57P0[123]|P1001|P1002|P1017|P2024|unable to open database|Can't reach database|Connection terminated|connection is closed/i;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as HttpishError | undefined;

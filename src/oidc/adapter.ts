@@ -105,9 +105,12 @@ export async function purgeExpired(db: Db, now = new Date(), batch = 500): Promi
   let total = (await db.rateLimit.deleteMany({ where: { expire: { lte: now } } })).count;
   for (;;) {
     const rows = await db.oidcArtifact.findMany({ where: { expiresAt: { lte: now } }, select: { model: true, id: true }, take: batch });
-    if (!rows.length) return total;
-    const { count } = await db.oidcArtifact.deleteMany({ where: { OR: rows } });
-    total += count;
+    // One DELETE per model with `id IN (...)`: a batch binds at most batch + 1
+    // values, under SQLite's limit of 999 bound parameters per statement.
+    const byModel = Map.groupBy(rows, (r) => r.model);
+    for (const [model, ids] of byModel) {
+      total += (await db.oidcArtifact.deleteMany({ where: { model, id: { in: ids.map((r) => r.id) } } })).count;
+    }
     if (rows.length < batch) return total;
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -1,7 +1,7 @@
 // Signing keys: generated on first start, kept in the database (sealed with
 // SECRET_KEY) so every node signs with the same keys, served at /oauth/jwks.
 // The library signs with the first key of the wanted algorithm, so the
-// newest active key of each algorithm comes first; a rotated-out key stays
+// active key of each algorithm comes first; a rotated-out key stays
 // published (verification only) until the tokens it signed have expired.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Db } from '../db/client.js';
@@ -10,12 +10,18 @@ import type { SecretBox } from '../db/secret-box.js';
 /** RS256 is what every client supports; ES256 is smaller and faster. */
 export const SIGNING_ALGS = ['RS256', 'ES256'] as const;
 
-async function newKey(db: Db, box: SecretBox, alg: (typeof SIGNING_ALGS)[number]): Promise<string> {
+/** Stores a new active key; undefined when another node stored one first (one active key per algorithm, by a unique index). */
+async function newKey(db: Db, box: SecretBox, alg: (typeof SIGNING_ALGS)[number]): Promise<string | undefined> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
-  await db.signingKey.create({ data: { kid, alg, jwkEncrypted: box.seal('signing-key', JSON.stringify({ ...jwk, kid, alg, use: 'sig' })) } });
-  return kid;
+  try {
+    await db.signingKey.create({ data: { kid, alg, jwkEncrypted: box.seal('signing-key', JSON.stringify({ ...jwk, kid, alg, use: 'sig' })) } });
+    return kid;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P2002') return undefined;
+    throw err;
+  }
 }
 
 /** Creates a key for each algorithm that has no active one. Returns the new kids. */
@@ -23,7 +29,8 @@ export async function ensureSigningKeys(db: Db, box: SecretBox): Promise<string[
   const created: string[] = [];
   for (const alg of SIGNING_ALGS) {
     const active = await db.signingKey.findFirst({ where: { alg, retiredAt: null } });
-    if (!active) created.push(await newKey(db, box, alg));
+    const kid = active ? undefined : await newKey(db, box, alg);
+    if (kid) created.push(kid);
   }
   return created;
 }

@@ -14,6 +14,7 @@ import { unmatchedRoutes } from './unmatched-routes.js';
 import { rfc6749ErrorCodes } from './rfc6749-error-codes.js';
 import { Throttle } from '../security/throttle.js';
 import { clientAuthThrottle } from '../security/client-auth-throttle.js';
+import { databaseUnavailable, markIfDatabaseUnavailable } from './database-unavailable.js';
 import { prismaAdapter } from './adapter.js';
 import { loadJwks } from './keys.js';
 
@@ -41,6 +42,8 @@ export async function createProvider(config: Config, secrets: Secrets, db: Db, v
   );
   provider.proxy = config.trustProxy;
   // Post-processing of the library's own answers (its docs, "Pre- and post-middlewares").
+  provider.use(databaseUnavailable);
+  provider.on('server_error', markIfDatabaseUnavailable);
   provider.use(unmatchedRoutes(ROUTES, config.registration.enabled));
   provider.use(rfc6749ErrorCodes);
   const throttle = new Throttle(db, config.throttle);
