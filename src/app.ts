@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from './config/index.js';
 import type { Db } from './db/client.js';
 import type { Logger } from './log.js';
@@ -19,6 +20,11 @@ import { apiMiddleware } from './api/routes.js';
 import type { Shop } from './api/shop.js';
 import type { TokenVerifier } from './api/token-verifier.js';
 import type { Throttle } from './security/throttle.js';
+import { securityHeaders } from './security/headers.js';
+import { requestLog } from './observability/request-log.js';
+import { routeOf } from './observability/metrics.js';
+import type { Metrics } from './observability/metrics.js';
+import { metricsRoute } from './observability/metrics-route.js';
 
 export interface AppDeps {
   config: Config;
@@ -30,6 +36,7 @@ export interface AppDeps {
   shop: Shop;
   verifier: TokenVerifier;
   throttle: Throttle;
+  metrics: Metrics;
   cookieKeys: string[];
   log: Logger;
   root: string;
@@ -39,7 +46,7 @@ export function createApp(deps: AppDeps): Koa {
   const { config, db, provider, views, log } = deps;
   const app = new Koa({ keys: deps.cookieKeys, proxy: config.trustProxy });
 
-  const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, method: ctx?.method, path: ctx?.path }, 'request failed');
+  const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined }, 'request failed');
   // Errors the library handles itself are reported here; never print them raw.
   provider.on('server_error', (ctx: Koa.Context, err: unknown) => logError(err, ctx));
   // Provider is a Koa app; its types only list the library's own events, so
@@ -48,6 +55,18 @@ export function createApp(deps: AppDeps): Koa {
   (provider as unknown as Koa).on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
   app.on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
 
+  const { metrics } = deps;
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type) }));
+  const countClientAuthFailure = (_ctx: KoaContextWithOIDC, err: { error?: string }) => {
+    if (err.error === 'invalid_client') metrics.clientAuthFailures.inc();
+  };
+  provider.on('grant.error', countClientAuthFailure);
+  provider.on('introspection.error', countClientAuthFailure);
+  provider.on('revocation.error', countClientAuthFailure);
+  provider.on('pushed_authorization_request.error', countClientAuthFailure);
+
+  app.use(requestLog(log, metrics, config.trustProxy));
+  app.use(securityHeaders(config.issuer));
   app.use(errorHandler(logError));
 
   // The resource API: its own error envelope, its own CORS.
@@ -92,8 +111,9 @@ export function createApp(deps: AppDeps): Koa {
   };
   router.get('/demo/callback', showCallback);
   router.get('/demo/logged-out', showCallback);
+  router.get('/metrics', metricsRoute(metrics, config.metricsToken));
   // Any other method on these paths: 405, not the provider's 404.
-  for (const path of ['/static/app.css', '/healthz', '/demo/callback', '/demo/logged-out']) {
+  for (const path of ['/static/app.css', '/healthz', '/metrics', '/demo/callback', '/demo/logged-out']) {
     router.all(path, (ctx) => {
       ctx.set('allow', 'GET, HEAD');
       oauthError(ctx, 405, 'invalid_request', 'method not allowed; allowed: GET, HEAD');
@@ -101,7 +121,7 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   app.use(router.routes());
-  app.use(interactionRoutes({ provider, accounts: deps.accounts, consents: deps.consents, views, throttle: deps.throttle }).routes());
+  app.use(interactionRoutes({ provider, accounts: deps.accounts, consents: deps.consents, views, throttle: deps.throttle, metrics }).routes());
 
   app.use(multipartTokenShim);
 

@@ -16,6 +16,7 @@ import { Shop } from './api/shop.js';
 import { verifierFor } from './api/token-verifier.js';
 import type { AppDeps } from './app.js';
 import type { Logger } from './log.js';
+import { Metrics } from './observability/metrics.js';
 
 /** The project root, from src/ under tsx or dist/src/ once compiled. */
 export const ROOT = (() => {
@@ -52,6 +53,7 @@ export function appDeps(config: Config, prepared: Prepared, log: Logger): AppDep
     shop: prepared.shop,
     verifier: verifierFor(config, prepared.provider),
     throttle: prepared.throttle,
+    metrics: new Metrics(prepared.database.pool),
     cookieKeys: prepared.secrets.cookieKeys,
     log,
     root: ROOT,

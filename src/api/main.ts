@@ -13,6 +13,9 @@ import { ROOT } from '../setup.js';
 import { apiMiddleware } from './routes.js';
 import { Shop } from './shop.js';
 import { verifierFor } from './token-verifier.js';
+import { requestLog } from '../observability/request-log.js';
+import { Metrics, routeOf } from '../observability/metrics.js';
+import { securityHeaders } from '../security/headers.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -24,8 +27,10 @@ async function main(): Promise<void> {
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
 
   const app = new Koa({ proxy: config.trustProxy });
-  const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, method: ctx?.method, path: ctx?.path }, 'request failed');
+  const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined }, 'request failed');
   app.on('error', logError);
+  app.use(requestLog(log, new Metrics(database.pool), config.trustProxy));
+  app.use(securityHeaders(config.issuer));
   app.use(errorHandler(logError));
   app.use(async (ctx, next) => {
     if (ctx.path !== '/healthz') return next();

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { PrismaClient as PgClient } from './generated/pg/client.js';
@@ -17,6 +18,8 @@ export interface Database {
   flavour: Flavour;
   /** The same driver, for the migration runner. */
   factory: SqlMigrationAwareDriverAdapterFactory;
+  /** PostgreSQL's connection pool, for metrics; SQLite has none. */
+  pool?: pg.Pool;
 }
 
 export function flavourOf(url: string): Flavour {
@@ -38,8 +41,10 @@ export function openDatabase(url: string): Database {
     const factory = new PrismaBetterSqlite3({ url: `file:${path}`, timeout: 5000 });
     return { db: new SqliteClient({ adapter: factory }), flavour, factory };
   }
-  const factory = new PrismaPg({ connectionString: url });
-  return { db: new PgClient({ adapter: factory }) as unknown as Db, flavour, factory };
+  // Our own pool, so that its state can be reported (the adapter leaves an external pool open on dispose).
+  const pool = new pg.Pool({ connectionString: url });
+  const factory = new PrismaPg(pool);
+  return { db: new PgClient({ adapter: factory }) as unknown as Db, flavour, factory, pool };
 }
 
 /** SQLite settings that cannot live in a migration: they are per connection or per file. */

@@ -10,6 +10,7 @@ import type { Accounts } from '../accounts/accounts.js';
 import type { Consents } from './consents.js';
 import type { Views } from './views.js';
 import type { Throttle } from '../security/throttle.js';
+import type { Metrics } from '../observability/metrics.js';
 import { checkCsrf, issueCsrf } from './csrf.js';
 import { translator, hasMessage, type Locale } from './i18n.js';
 
@@ -19,6 +20,7 @@ export interface InteractionDeps {
   consents: Consents;
   views: Views;
   throttle: Throttle;
+  metrics: Metrics;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -35,7 +37,7 @@ const field = (body: unknown, name: string): string => {
   return typeof value === 'string' ? value : '';
 };
 
-export function interactionRoutes({ provider, accounts, consents, views, throttle }: InteractionDeps): Router {
+export function interactionRoutes({ provider, accounts, consents, views, throttle, metrics }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
@@ -112,12 +114,14 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
     // whether or not such an account exists.
     const wait = await throttle.loginWait(username, ctx.ip);
     if (wait > 0) {
+      metrics.loginFailures.inc({ reason: 'throttled' });
       ctx.status = 429;
       ctx.set('retry-after', String(wait));
       return renderLogin(ctx, details, t('login.throttled', { minutes: String(Math.ceil(wait / 60)) }), username.slice(0, 64));
     }
     const account = await accounts.authenticate(username, password);
     if (!account) {
+      metrics.loginFailures.inc({ reason: 'bad_credentials' });
       await throttle.loginFailed(username, ctx.ip);
       ctx.status = 401;
       return renderLogin(ctx, details, t('login.failed'), username.slice(0, 64));

@@ -17,6 +17,8 @@ export interface TestServer {
   config: Config;
   prepared: Prepared;
   dir: string;
+  /** The server's log lines (JSON), when started with LOG_LEVEL other than silent. */
+  logs: string[];
   /** Registers a client through the same service the CLI uses. */
   client(input?: Partial<NewClient>): Promise<ClientMetadata & { client_id: string; client_secret?: string }>;
   /** Creates an account; returns its username and password. */
@@ -42,7 +44,10 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     ...env,
   });
   const prepared = await prepare(config);
-  const app = createApp(appDeps(config, prepared, createLogger('silent')));
+  // Everything the server logs, kept for the tests that read it (at LOG_LEVEL, default silent).
+  const logs: string[] = [];
+  const sink = { write: (line: string) => void logs.push(line) };
+  const app = createApp(appDeps(config, prepared, createLogger(config.logLevel, sink)));
   server.on('request', app.callback());
 
   return {
@@ -50,6 +55,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     config,
     prepared,
     dir,
+    logs,
     async client(input = {}) {
       const metadata = await prepared.clientService.create({
         name: input.name ?? `client ${++counter}`,

@@ -1,0 +1,22 @@
+// GET /metrics in Prometheus' text format; behind a bearer token when
+// METRICS_TOKEN is set (compared in constant time).
+import { timingSafeEqual } from 'node:crypto';
+import type { Context } from 'koa';
+import type { Metrics } from './metrics.js';
+
+export function metricsRoute(metrics: Metrics, token?: string) {
+  const expected = token ? Buffer.from(`Bearer ${token}`) : undefined;
+  return async (ctx: Context) => {
+    if (expected) {
+      const given = Buffer.from(ctx.get('authorization'));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        ctx.status = 401;
+        ctx.set('www-authenticate', 'Bearer realm="metrics"');
+        ctx.body = { error: 'invalid_token', error_description: 'metrics need the METRICS_TOKEN bearer token' };
+        return;
+      }
+    }
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  };
+}

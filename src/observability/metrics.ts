@@ -1,0 +1,53 @@
+// Prometheus metrics (prom-client), served at GET /metrics: request counts and
+// latency by route and status, tokens issued by grant, sign-in and client
+// authentication failures, and the database pool. Routes are normalised to
+// a fixed set of templates so that ids in paths cannot blow up cardinality.
+import client from 'prom-client';
+import type pg from 'pg';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly requests = new client.Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+  readonly latency = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer an HTTP request',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly tokensIssued = new client.Counter({ name: 'oauth_tokens_issued_total', help: 'Successful token endpoint requests, by grant type', labelNames: ['grant_type'], registers: [this.registry] });
+  readonly loginFailures = new client.Counter({ name: 'login_failures_total', help: 'Failed sign-ins: wrong credentials, or refused by throttling', labelNames: ['reason'], registers: [this.registry] });
+  readonly clientAuthFailures = new client.Counter({ name: 'client_auth_failures_total', help: 'Failed client authentications at the token, introspection, revocation and PAR endpoints', registers: [this.registry] });
+
+  constructor(pool?: pg.Pool) {
+    client.collectDefaultMetrics({ register: this.registry });
+    if (pool) {
+      const gauge = (name: string, help: string, read: () => number) =>
+        new client.Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+      gauge('db_pool_connections', 'PostgreSQL connections open in the pool', () => pool.totalCount);
+      gauge('db_pool_idle_connections', 'PostgreSQL connections idle in the pool', () => pool.idleCount);
+      gauge('db_pool_waiting_requests', 'Queries waiting for a PostgreSQL connection', () => pool.waitingCount);
+    }
+  }
+}
+
+const TEMPLATES: [RegExp, string][] = [
+  [/^\/interaction\/[^/]+\/(login|confirm|abort)$/, '/interaction/:uid/$1'],
+  [/^\/interaction\/[^/]+$/, '/interaction/:uid'],
+  [/^\/oauth\/authorize\/[^/]+$/, '/oauth/authorize/:uid'],
+  [/^\/oauth\/register\/[^/]+$/, '/oauth/register/:id'],
+];
+
+const KNOWN = new Set([
+  '/', '/healthz', '/metrics', '/static/app.css', '/demo/callback', '/demo/logged-out',
+  '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server',
+  '/oauth/authorize', '/oauth/token', '/oauth/userinfo', '/oauth/jwks', '/oauth/introspect', '/oauth/revoke',
+  '/oauth/logout', '/oauth/logout/confirm', '/oauth/logout/success', '/oauth/par', '/oauth/register',
+  '/api/me', '/api/items', '/api/items/buy', '/api/orders',
+]);
+
+export function routeOf(path: string): string {
+  if (KNOWN.has(path)) return path;
+  for (const [re, template] of TEMPLATES) if (re.test(path)) return path.replace(re, template);
+  return 'other';
+}
