@@ -90,6 +90,12 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = css;
   });
 
+  // Browsers ask for it on every page; an empty answer beats a 404 in their console.
+  router.get('/favicon.ico', (ctx) => {
+    ctx.status = 204;
+    ctx.set('cache-control', 'public, max-age=86400');
+  });
+
   // Ready once the database answers; 503 while it does not.
   router.get('/healthz', async (ctx) => {
     ctx.set('cache-control', 'no-store');

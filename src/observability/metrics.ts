@@ -39,7 +39,7 @@ const TEMPLATES: [RegExp, string][] = [
 ];
 
 const KNOWN = new Set([
-  '/', '/healthz', '/metrics', '/static/app.css', '/demo/callback', '/demo/logged-out',
+  '/', '/healthz', '/metrics', '/static/app.css', '/favicon.ico', '/demo/callback', '/demo/logged-out',
   '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server',
   '/oauth/authorize', '/oauth/token', '/oauth/userinfo', '/oauth/jwks', '/oauth/introspect', '/oauth/revoke',
   '/oauth/logout', '/oauth/logout/confirm', '/oauth/logout/success', '/oauth/par', '/oauth/register',
