@@ -27,6 +27,8 @@ const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 const toAccount = ({ passwordHash: _hash, ...account }: Account & { passwordHash: string }): Account => account;
+// What is read when the password is not needed.
+const PUBLIC = { id: true, username: true, serverId: true, email: true, name: true, createdAt: true } as const;
 
 export class Accounts {
   constructor(private readonly db: Db) {}
@@ -59,13 +61,11 @@ export class Accounts {
   }
 
   async findById(id: string): Promise<Account | undefined> {
-    const row = await this.db.account.findUnique({ where: { id } });
-    return row ? toAccount(row) : undefined;
+    return (await this.db.account.findUnique({ where: { id }, select: PUBLIC })) ?? undefined;
   }
 
   async findByUsername(username: string): Promise<Account | undefined> {
-    const row = await this.db.account.findUnique({ where: { username } });
-    return row ? toAccount(row) : undefined;
+    return (await this.db.account.findUnique({ where: { username }, select: PUBLIC })) ?? undefined;
   }
 
   /** The account when the password is right; undefined otherwise, in the same time either way. */

@@ -4,11 +4,28 @@
 // OWASP's minimum for scrypt is N = 2^17 with r = 8 at p = 1 *or* an
 // equivalent; 2^15 keeps a login near 50 ms on the 2-core machines we target.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
-const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) =>
-    scryptCb(password.normalize('NFC'), salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
-  );
+// Each hash holds 32 MiB while it runs. More hashes at once than cores only
+// adds memory (and queues in libuv's pool anyway), so the rest wait here.
+const SLOTS = Math.max(1, availableParallelism());
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  // A finishing hash hands its slot straight to the next in line.
+  if (running < SLOTS) running++;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    return await new Promise<Buffer>((resolve, reject) =>
+      scryptCb(password.normalize('NFC'), salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
+    );
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
 
 const COST = { N: 2 ** 15, r: 8, p: 1 };
 const KEYLEN = 32;

@@ -7,18 +7,34 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secret-box.js';
 
+// The library looks its client up on every token, introspection and
+// revocation request. Clients change rarely: a found client is kept in
+// memory this long. A change made here is seen at once; one made on another
+// node (a deleted client, a new secret) after at most this long.
+const CACHE_MS = 10_000;
+const CACHE_MAX = 1000;
+
 export class ClientStore {
+  readonly #cache = new Map<string, { metadata: ClientMetadata; until: number }>();
+
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
   ) {}
 
   async find(clientId: string): Promise<ClientMetadata | undefined> {
+    const hit = this.#cache.get(clientId);
+    if (hit && hit.until > Date.now()) return structuredClone(hit.metadata);
     const row = await this.db.oidcClient.findUnique({ where: { clientId } });
-    if (!row) return undefined;
+    if (!row) {
+      this.#cache.delete(clientId);
+      return undefined;
+    }
     const metadata = JSON.parse(row.metadata) as ClientMetadata;
     if (row.secretEncrypted) metadata.client_secret = this.box.open('client-secret', row.secretEncrypted);
-    return metadata;
+    if (this.#cache.size >= CACHE_MAX) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(clientId, { metadata, until: Date.now() + CACHE_MS });
+    return structuredClone(metadata);
   }
 
   async save(metadata: ClientMetadata): Promise<void> {
@@ -28,10 +44,12 @@ export class ClientStore {
       secretEncrypted: typeof secret === 'string' ? this.box.seal('client-secret', secret) : null,
     };
     await this.db.oidcClient.upsert({ where: { clientId: metadata.client_id }, create: { clientId: metadata.client_id, ...data }, update: data });
+    this.#cache.delete(metadata.client_id);
   }
 
   async delete(clientId: string): Promise<void> {
     await this.db.oidcClient.deleteMany({ where: { clientId } });
+    this.#cache.delete(clientId);
   }
 
   async list(): Promise<ClientMetadata[]> {

@@ -2,19 +2,19 @@
 // keep but a copy of the database alone must not reveal: client secrets and
 // private signing keys. One key per purpose, derived from SECRET_KEY by HKDF,
 // so a ciphertext of one kind can never be passed off as another.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 
 export type SecretPurpose = 'client-secret' | 'signing-key';
 
 export class SecretBox {
-  readonly #keys = new Map<SecretPurpose, Buffer>();
+  readonly #keys = new Map<SecretPurpose, KeyObject>();
 
   constructor(private readonly secretKey: string) {}
 
-  #key(purpose: SecretPurpose): Buffer {
+  #key(purpose: SecretPurpose): KeyObject {
     let key = this.#keys.get(purpose);
     if (!key) {
-      key = Buffer.from(hkdfSync('sha256', this.secretKey, 'oidc-provider-koa', purpose, 32));
+      key = createSecretKey(Buffer.from(hkdfSync('sha256', this.secretKey, 'oidc-provider-koa', purpose, 32)));
       this.#keys.set(purpose, key);
     }
     return key;

@@ -4,7 +4,7 @@
 // sees the same numbers. A key that reaches its limit is refused until its
 // window ends; a successful sign-in clears that username's counter.
 import { createHash } from 'node:crypto';
-import { RateLimiterPrisma, type RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterPrisma } from 'rate-limiter-flexible';
 import type { Db } from '../db/client.js';
 
 export interface ThrottleLimits {
@@ -25,8 +25,13 @@ export class Throttle {
   readonly #loginIp: RateLimiterPrisma;
   readonly #clientAuth: RateLimiterPrisma;
   readonly #clientAuthIp: RateLimiterPrisma;
+  /** Key sets known to have no counters, until when (ms). */
+  readonly #clear = new Map<string, number>();
 
-  constructor(db: Db, limits: ThrottleLimits) {
+  constructor(
+    private readonly db: Db,
+    limits: ThrottleLimits,
+  ) {
     const store = (keyPrefix: string, points: number) =>
       new RateLimiterPrisma({
         storeClient: db,
@@ -43,17 +48,34 @@ export class Throttle {
     this.#clientAuthIp = store('client-auth-ip', limits.clientAuthPerIp);
   }
 
-  /** Seconds until the first of these counters lets requests through again; 0 when none is at its limit. */
+  /**
+   * Seconds until the first of these counters lets requests through again; 0
+   * when none is at its limit. Every request asks this, almost always of keys
+   * with no failures at all: one query reads all the counters, and a
+   * "nothing recorded" answer is reused for a second (so another node's
+   * failures can take up to a second to count here).
+   */
   async #wait(pairs: [RateLimiterPrisma, string][]): Promise<number> {
-    const states = await Promise.all(pairs.map(([limiter, k]) => limiter.get(k)));
+    const keys = pairs.map(([limiter, k]) => limiter.getKey(k));
+    const cacheKey = keys.join(' ');
+    const clearUntil = this.#clear.get(cacheKey);
+    if (clearUntil !== undefined && clearUntil > Date.now()) return 0;
+    const rows = await this.db.rateLimit.findMany({ where: { key: { in: keys }, OR: [{ expire: null }, { expire: { gt: new Date() } }] } });
     let wait = 0;
-    states.forEach((state: RateLimiterRes | null, i) => {
-      if (state && state.consumedPoints >= pairs[i]![0].points) wait = Math.max(wait, Math.ceil(state.msBeforeNext / 1000));
-    });
+    for (const row of rows) {
+      const limiter = pairs[keys.indexOf(row.key)]![0];
+      if (row.points >= limiter.points) wait = Math.max(wait, Math.ceil(((row.expire?.getTime() ?? Date.now()) - Date.now()) / 1000));
+    }
+    if (rows.length === 0) {
+      if (this.#clear.size >= 10_000) this.#clear.clear();
+      this.#clear.set(cacheKey, Date.now() + 1000);
+    }
     return wait;
   }
 
+
   async #fail(pairs: [RateLimiterPrisma, string][]): Promise<void> {
+    this.#clear.delete(pairs.map(([limiter, k]) => limiter.getKey(k)).join(' '));
     // consume() rejects once past the limit; the count is what we wanted.
     await Promise.all(pairs.map(([limiter, k]) => limiter.consume(k).catch((res: unknown) => {
       if (res instanceof Error) throw res;
