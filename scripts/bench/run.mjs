@@ -500,9 +500,13 @@ async function main() {
 
     const scryptCost = await scryptMs();
 
-    say('starting the server: node dist/src/main.js');
+    say('starting the server: node [npm start\'s flags] dist/src/main.js');
     if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+    // The V8 flags `npm start` runs the server with (package.json), so the bench measures what production runs.
+    const startScript = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+    const productionFlags = (/node ((?:--\S+ )*)dist\/src\/main\.js/.exec(startScript)?.[1] ?? '').split(/\s+/).filter(Boolean);
     const nodeFlags = [
+      ...productionFlags,
       ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
       ...(opt['node-flags'] ? opt['node-flags'].split(/\s+/).filter(Boolean) : []),
     ];
