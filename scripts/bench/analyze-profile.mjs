@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Where the server's CPU time goes, from a V8 .cpuprofile (node --cpu-prof;
-// `node scripts/bench/run.mjs --only token --cpu-prof /tmp/prof` writes one
+// `npx tsx scripts/bench/run.mjs --only token --cpu-prof /tmp/prof` writes one
 // for the server child when it stops).
 //
 //   node scripts/bench/analyze-profile.mjs FILE.cpuprofile [--top 25] [--match dist/src/]

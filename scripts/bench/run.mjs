@@ -34,7 +34,8 @@ import { parseArgs, promisify } from 'node:util';
 import { randomBytes, scrypt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { UserAgent, authorize } from './user-agent.mjs';
+// The same cookie-keeping browser the tests use (tsx runs this file, so it can import TypeScript).
+import { UserAgent, authorize } from '../../tests/helpers/user-agent.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCENARIOS = ['token', 'introspect', 'me', 'buy', 'flow_fresh', 'flow_sso'];

@@ -5,7 +5,7 @@
 // classes in dist/. Measures what such caches would buy; a real one must be
 // invalidated on save/delete (and, with several nodes, kept short).
 //
-//   node scripts/bench/run.mjs --node-flags=--import=./scripts/bench/experiments/lookup-cache.mjs
+//   npx tsx scripts/bench/run.mjs --node-flags=--import=./scripts/bench/experiments/lookup-cache.mjs
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

@@ -10,7 +10,7 @@
 // statement, so the cached statement is wrapped in a small view that passes
 // the arguments to all()/run() instead.
 //
-//   node scripts/bench/run.mjs --node-flags=--import=./scripts/bench/experiments/stmt-cache.mjs
+//   npx tsx scripts/bench/run.mjs --node-flags=--import=./scripts/bench/experiments/stmt-cache.mjs
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);

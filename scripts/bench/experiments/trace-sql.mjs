@@ -2,7 +2,7 @@
 // statement the Prisma SQLite adapter prepares (it prepares one per query),
 // and writes the counts when the process exits.
 //
-//   node scripts/bench/run.mjs --only token --node-flags=--import=./scripts/bench/experiments/trace-sql.mjs
+//   npx tsx scripts/bench/run.mjs --only token --node-flags=--import=./scripts/bench/experiments/trace-sql.mjs
 //   → /tmp/bench-sql-<pid>.txt (or $BENCH_SQL_TRACE)
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
