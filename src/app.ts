@@ -44,7 +44,9 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): Koa {
   const { config, db, provider, views, log } = deps;
-  const app = new Koa({ keys: deps.cookieKeys, proxy: config.trustProxy });
+  // Behind a proxy, only the address it appended (the last X-Forwarded-For
+  // entry) is trusted: the ones before it are whatever the client wrote.
+  const app = new Koa({ keys: deps.cookieKeys, proxy: config.trustProxy, maxIpsCount: 1 });
 
   const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined }, 'request failed');
   // Errors the library handles itself are reported here; never print them raw.
@@ -115,11 +117,16 @@ export function createApp(deps: AppDeps): Koa {
     const entries = Object.entries(ctx.query).map(([name, value]) => ({ name, value: String(value) }));
     views.render(ctx, 'callback', views.locale(ctx), (t) => t('callback.title'), { entries });
   };
-  router.get('/demo/callback', showCallback);
-  router.get('/demo/logged-out', showCallback);
+  // Teaching aids: not served in production, where the identity server's
+  // origin must not display arbitrary text from a URL.
+  const demoPages = config.env !== 'production';
+  if (demoPages) {
+    router.get('/demo/callback', showCallback);
+    router.get('/demo/logged-out', showCallback);
+  }
   router.get('/metrics', metricsRoute(metrics, config.metricsToken));
   // Any other method on these paths: 405, not the provider's 404.
-  for (const path of ['/static/app.css', '/healthz', '/metrics', '/demo/callback', '/demo/logged-out']) {
+  for (const path of ['/static/app.css', '/favicon.ico', '/healthz', '/metrics', ...(demoPages ? ['/demo/callback', '/demo/logged-out'] : [])]) {
     router.all(path, (ctx) => {
       ctx.set('allow', 'GET, HEAD');
       oauthError(ctx, 405, 'invalid_request', 'method not allowed; allowed: GET, HEAD');

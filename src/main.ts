@@ -1,11 +1,11 @@
 // The service: read the configuration, prepare the database, listen, and
-// drain on SIGTERM. The only module with side effects at start.
-import { createServer } from 'node:http';
+// drain on SIGTERM (src/serve.ts). The only module with side effects at start.
 import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './log.js';
 import { appDeps, prepare, seedDemo } from './setup.js';
 import { createApp } from './app.js';
 import { purgeExpired } from './oidc/adapter.js';
+import { serve } from './serve.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -31,13 +31,6 @@ async function main(): Promise<void> {
 
   const app = createApp(appDeps(config, prepared, log));
 
-  const server = createServer(app.callback());
-  // Keep-alive longer than typical proxies' idle timeout, so they close first.
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  const address = server.address();
-  log.info({ issuer: config.issuer, address }, 'listening');
-
   const purge = config.purgeInterval
     ? setInterval(() => {
         purgeExpired(prepared.database.db).then(
@@ -47,32 +40,11 @@ async function main(): Promise<void> {
       }, config.purgeInterval * 1000).unref()
     : undefined;
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  const server = await serve(app.callback(), config, log, async () => {
     clearInterval(purge);
-    log.info({ signal }, 'draining');
-    const force = setTimeout(() => {
-      log.warn('drain timed out; closing remaining connections');
-      server.closeAllConnections();
-    }, 10_000);
-    force.unref();
-    const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
-    server.close();
-    // Keep-alive connections go idle only once their request is answered:
-    // close each as soon as it does, and tell clients not to reuse them.
-    server.on('request', (_req, res) => res.setHeader('connection', 'close'));
-    const sweep = setInterval(() => server.closeIdleConnections(), 50);
-    server.closeIdleConnections();
-    await closed;
-    clearInterval(sweep);
     await prepared.database.db.$disconnect();
-    log.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
+  log.info({ issuer: config.issuer, address: server.address() }, 'listening');
 }
 
 main().catch((err: unknown) => {

@@ -12,6 +12,7 @@ import { SecretBox } from './db/secret-box.js';
 import { ensureSigningKeys } from './oidc/keys.js';
 import { createProvider, type ProviderParts } from './oidc/provider.js';
 import { Clients } from './clients/clients.js';
+import { AccountError } from './accounts/accounts.js';
 import { Shop } from './api/shop.js';
 import { verifierFor } from './api/token-verifier.js';
 import type { AppDeps } from './app.js';
@@ -67,9 +68,15 @@ export interface DemoCredentials {
 
 /** On a database with no accounts and no clients: one of each, for trying the flows. */
 export async function seedDemo(config: Config, prepared: Prepared): Promise<DemoCredentials | undefined> {
-  if ((await prepared.accounts.count()) > 0 || (await prepared.clients.list()).length > 0) return undefined;
+  if ((await prepared.accounts.count()) > 0 || (await prepared.clients.count()) > 0) return undefined;
   const password = randomBytes(12).toString('base64url');
-  await prepared.accounts.create({ username: 'demo', password, serverId: 'demo_server', email: 'demo@example.com', name: 'Demo User' });
+  try {
+    await prepared.accounts.create({ username: 'demo', password, serverId: 'demo_server', email: 'demo@example.com', name: 'Demo User' });
+  } catch (err) {
+    // Another node starting on the same empty database seeded first.
+    if (err instanceof AccountError) return undefined;
+    throw err;
+  }
   const redirectUri = `${config.issuer}/demo/callback`;
   const client = await prepared.clientService.create({
     name: 'Demo client',

@@ -128,3 +128,13 @@ test('too many failures from one IP are refused whatever the username (per-IP li
     await fresh.close();
   }
 });
+
+test('parallel attempts cannot slip under the limit: of 20 at once, only 3 get a password check', async () => {
+  const client = await server.client();
+  const user = await server.user();
+  const pages = await Promise.all(Array.from({ length: 20 }, () => loginPage(client)));
+  const results = await Promise.all(pages.map(({ ua, page }) => ua.submit(page, '/login', { username: user.username, password: 'wrong password' })));
+  const statuses = results.map((r) => (isPage(r) ? r.status : 302)).sort();
+  expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+  expect(statuses.filter((s) => s === 429)).toHaveLength(17);
+});

@@ -64,9 +64,6 @@ export class Accounts {
     return (await this.db.account.findUnique({ where: { id }, select: PUBLIC })) ?? undefined;
   }
 
-  async findByUsername(username: string): Promise<Account | undefined> {
-    return (await this.db.account.findUnique({ where: { username }, select: PUBLIC })) ?? undefined;
-  }
 
   /** The account when the password is right; undefined otherwise, in the same time either way. */
   async authenticate(username: string, password: string): Promise<Account | undefined> {

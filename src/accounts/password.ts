@@ -9,12 +9,18 @@ import { availableParallelism } from 'node:os';
 // Each hash holds 32 MiB while it runs. More hashes at once than cores only
 // adds memory (and queues in libuv's pool anyway), so the rest wait here.
 const SLOTS = Math.max(1, availableParallelism());
+// Beyond this many waiting, a hash is refused at once rather than queued
+// behind seconds of others (a burst of sign-ins must not starve everyone).
+const MAX_WAITING = 32 * SLOTS;
 let running = 0;
 const waiting: (() => void)[] = [];
+
+export class KdfBusy extends Error {}
 
 async function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
   // A finishing hash hands its slot straight to the next in line.
   if (running < SLOTS) running++;
+  else if (waiting.length >= MAX_WAITING) throw new KdfBusy('too many password hashes queued');
   else await new Promise<void>((resolve) => waiting.push(resolve));
   try {
     return await new Promise<Buffer>((resolve, reject) =>

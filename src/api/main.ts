@@ -1,7 +1,6 @@
 // `npm run start:api`: the resource API as a process of its own. It checks
 // tokens over RFC 7662 introspection at the provider (INTROSPECTION_* settings)
 // and shares the provider's database for accounts, the catalog and orders.
-import { createServer } from 'node:http';
 import Koa from 'koa';
 import { loadConfig, loadDotEnv } from '../config/index.js';
 import { createLogger } from '../log.js';
@@ -10,6 +9,7 @@ import { migrate, readMigrations } from '../db/migrate.js';
 import { errorHandler } from '../errors/handler.js';
 import { Accounts } from '../accounts/accounts.js';
 import { ROOT } from '../setup.js';
+import { serve } from '../serve.js';
 import { apiMiddleware } from './routes.js';
 import { Shop } from './shop.js';
 import { verifierFor } from './token-verifier.js';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   await migrate(database.factory, readMigrations(ROOT, database.flavour));
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
 
-  const app = new Koa({ proxy: config.trustProxy });
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
   const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined }, 'request failed');
   app.on('error', logError);
   app.use(requestLog(log, new Metrics(database.pool), config.trustProxy));
@@ -55,16 +55,8 @@ async function main(): Promise<void> {
     }),
   );
 
-  const server = createServer(app.callback());
-  await new Promise<void>((resolve) => server.listen(config.api.port, config.host, resolve));
+  const server = await serve(app.callback(), { port: config.api.port, host: config.host }, log, () => database.db.$disconnect());
   log.info({ address: server.address(), introspection: config.api.introspection.endpoint }, 'api listening');
-
-  const stop = () => {
-    server.close(() => void database.db.$disconnect().then(() => process.exit(0)));
-    server.closeIdleConnections();
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
 }
 
 main().catch((err: unknown) => {

@@ -20,7 +20,8 @@ export function bearerToken(ctx: Context): string {
   // No credentials at all, or another scheme: a bare challenge (RFC 6750 §3.1).
   if (!header || !/^Bearer(\s|$)/i.test(header)) throw new ApiError('token_missing', 'an access token is required');
   const match = BEARER.exec(header);
-  if (!match?.[1] || match[1].length > 4096) throw new ApiError('invalid_token', 'malformed access token');
+  // RFC 6750 §3.1: a malformed request is invalid_request (400), not a bad token.
+  if (!match?.[1] || match[1].length > 4096) throw new ApiError('invalid_request', 'malformed Authorization header');
   return match[1];
 }
 

@@ -50,7 +50,10 @@ const encodeCursor = (c: { buyAt: Date; id: number }) => Buffer.from(JSON.string
 function decodeCursor(text: string): { buyAt: Date; id: number } {
   try {
     const [t, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (Number.isSafeInteger(t) && Number.isSafeInteger(id)) return { buyAt: new Date(t as number), id: id as number };
+    // A real instant (Date's range) and a real row id (PostgreSQL's int4).
+    if (Number.isSafeInteger(t) && Math.abs(t as number) <= 8.64e15 && Number.isSafeInteger(id) && (id as number) > 0 && (id as number) <= 2147483647) {
+      return { buyAt: new Date(t as number), id: id as number };
+    }
   } catch {
     // fall through
   }

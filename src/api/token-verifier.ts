@@ -66,7 +66,12 @@ export function introspectionVerifier(opts: IntrospectionOptions): TokenVerifier
       throw new IntrospectionUnavailable('introspection endpoint unreachable', { cause });
     }
     if (!res.ok) throw new IntrospectionUnavailable(`introspection answered ${res.status}`);
-    const body = (await res.json()) as Record<string, unknown>;
+    let body: Record<string, unknown>;
+    try {
+      body = (await res.json()) as Record<string, unknown>;
+    } catch (cause) {
+      throw new IntrospectionUnavailable('introspection answered something other than JSON', { cause });
+    }
     if (body.active !== true || body.token_type !== 'Bearer' || typeof body.exp !== 'number' || typeof body.client_id !== 'string') {
       return undefined;
     }

@@ -10,8 +10,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadDotEnv, loadConfig } from '../config/index.js';
 import { prepare } from '../setup.js';
-import { AccountError } from '../accounts/accounts.js';
-import { AUTH_METHODS, ClientError, type AuthMethod } from '../clients/clients.js';
+import { AUTH_METHODS, type AuthMethod } from '../clients/clients.js';
 import { SecretBox } from '../db/secret-box.js';
 import { rotateSigningKeys } from '../oidc/keys.js';
 import { keyRetention } from '../oidc/provider.js';
@@ -142,9 +141,7 @@ run(process.argv.slice(2)).then(
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   },
   (err: unknown) => {
-    const expected = err instanceof UsageError || err instanceof AccountError || err instanceof ClientError;
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = err instanceof UsageError ? 2 : 1;
-    if (!expected) process.exitCode = 1;
   },
 );

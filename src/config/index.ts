@@ -60,7 +60,7 @@ const schema = z
     CLIENT_AUTH_MAX_FAILURES_PER_IP: z.coerce.number().int().positive().default(100),
     METRICS_TOKEN: z.string().min(16).optional(),
     PURGE_INTERVAL: z.coerce.number().int().min(0).default(600),
-    SEED_DEMO: bool.default(true),
+    SEED_DEMO: bool.optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
   .refine((c) => !c.REGISTRATION_ENABLED || c.REGISTRATION_INITIAL_ACCESS_TOKEN, {
@@ -69,6 +69,10 @@ const schema = z
   })
   .refine((c) => c.NODE_ENV !== 'production' || (c.COOKIE_KEYS?.length && c.SECRET_KEY), {
     message: 'in production COOKIE_KEYS and SECRET_KEY must be set (they are only generated for development)',
+    path: ['SECRET_KEY'],
+  })
+  .refine((c) => (c.SECRET_KEY === undefined || c.SECRET_KEY.length >= 32) && (c.COOKIE_KEYS ?? []).every((k) => k.length >= 32), {
+    message: 'SECRET_KEY and each of COOKIE_KEYS must be at least 32 characters (e.g. openssl rand -base64 32)',
     path: ['SECRET_KEY'],
   })
   .refine((c) => c.API_MODE !== 'introspection' || (c.INTROSPECTION_CLIENT_ID && c.INTROSPECTION_CLIENT_SECRET), {
@@ -180,7 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsToken: e.METRICS_TOKEN,
     purgeInterval: e.PURGE_INTERVAL,
-    seedDemo: e.SEED_DEMO,
+    // A demo account in production would be a known account: never by default there.
+    seedDemo: e.SEED_DEMO ?? e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL,
   };
 }

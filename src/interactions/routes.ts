@@ -13,6 +13,7 @@ import type { Throttle } from '../security/throttle.js';
 import type { Metrics } from '../observability/metrics.js';
 import { checkCsrf, issueCsrf } from './csrf.js';
 import { translator, hasMessage, type Locale } from './i18n.js';
+import { KdfBusy } from '../accounts/password.js';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -110,23 +111,30 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
     const password = field(ctx.request.body, 'password');
     const t = translator(localeOf(ctx, details));
     if (!username || !password) return renderLogin(ctx, details, t('login.missing'), username.slice(0, 64));
-    // Throttled before the password is even checked, by the name typed,
+    // Counted before the password is even checked, by the name typed,
     // whether or not such an account exists.
-    const wait = await throttle.loginWait(username, ctx.ip);
+    const wait = await throttle.loginAttempt(username, ctx.ip);
     if (wait > 0) {
       metrics.loginFailures.inc({ reason: 'throttled' });
       ctx.status = 429;
       ctx.set('retry-after', String(wait));
       return renderLogin(ctx, details, t('login.throttled', { minutes: String(Math.ceil(wait / 60)) }), username.slice(0, 64));
     }
-    const account = await accounts.authenticate(username, password);
+    let account;
+    try {
+      account = await accounts.authenticate(username, password);
+    } catch (err) {
+      if (!(err instanceof KdfBusy)) throw err;
+      ctx.status = 503;
+      ctx.set('retry-after', '1');
+      return renderLogin(ctx, details, t('login.busy'), username.slice(0, 64));
+    }
     if (!account) {
       metrics.loginFailures.inc({ reason: 'bad_credentials' });
-      await throttle.loginFailed(username, ctx.ip);
       ctx.status = 401;
       return renderLogin(ctx, details, t('login.failed'), username.slice(0, 64));
     }
-    await throttle.loginSucceeded(username);
+    await throttle.loginSucceeded(username, ctx.ip);
     await provider.interactionFinished(
       ctx.req,
       ctx.res,

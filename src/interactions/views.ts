@@ -57,7 +57,7 @@ export class Views {
   problem(ctx: Context, status: number, message: 'error.expired' | 'error.csrf'): void {
     const locale = this.locale(ctx);
     const t = translator(locale);
-    this.render(ctx, 'error', locale, () => t('error.title'), { lead: t(message), explanation: t(message), error: status === 403 ? 'forbidden' : 'invalid_request' });
+    this.render(ctx, 'error', locale, () => t('error.title'), { explanation: t(message), error: status === 403 ? 'forbidden' : 'invalid_request' });
     ctx.status = status;
   }
 

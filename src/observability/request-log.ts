@@ -17,13 +17,14 @@ export function requestLog(log: Logger, metrics: Metrics, trustRequestId: boolea
     ctx.state.requestId = id;
     ctx.set('x-request-id', id);
     const start = process.hrtime.bigint();
+    // Before anything rewrites the URL (the RFC 8414 alias does).
+    const route = routeOf(ctx.path);
     try {
       await next();
     } finally {
       // With the provider, Koa's own ctx.status is not what was sent: read the response.
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = routeOf(ctx.path);
       metrics.requests.inc({ method: ctx.method, route, status });
       metrics.latency.observe({ method: ctx.method, route, status }, seconds);
       log.info({ reqId: id, method: ctx.method, route, status, ms: Math.round(seconds * 10000) / 10 }, 'request');

@@ -50,7 +50,9 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
 
     // Browsers may call the CORS-enabled endpoints (token, userinfo, ...) from
     // the origin of one of the client's redirect URIs, and only for public
-    // clients or UserInfo: a confidential client's secret never belongs in a browser.
+    // clients or UserInfo: a confidential client's secret never belongs in a
+    // browser. (The library's default rule, written out: it logs a notice
+    // whenever its default is used.)
     clientBasedCORS: (ctx, origin, client) =>
       origin !== 'null' &&
       (ctx.oidc.route === 'userinfo' || client.clientAuthMethod === 'none') &&
@@ -68,10 +70,9 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
       // (the seed's flow) gets the API by default; see README, "Tokens for the API".
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, _client, oneOf) => {
-          if (oneOf) return oneOf.includes(config.apiResource) ? config.apiResource : oneOf;
-          return config.apiResource;
-        },
+        // The API is the only resource there is, so it is also the one to pick
+        // when a grant holds several (it cannot: getResourceServerInfo refuses others).
+        defaultResource: async () => config.apiResource,
         getResourceServerInfo: async (_ctx, resource, client) => {
           if (resource !== config.apiResource) throw new errors.InvalidTarget();
           // A client registered with a `scope` may only get those of the API's scopes.
@@ -105,7 +106,8 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
 
       // RFC 7009 §2.1: a client revokes only its own tokens. Another client's
       // token is refused; a public client (which proves nothing) gets the
-      // 200 of an unknown token instead, so it cannot probe tokens.
+      // 200 of an unknown token instead, so it cannot probe tokens. (The
+      // library's default rule, written out for the same reason as above.)
       revocation: {
         enabled: true,
         allowedPolicy: async (_ctx, client, token) => {

@@ -41,6 +41,7 @@ export async function createProvider(config: Config, secrets: Secrets, db: Db, v
     buildConfiguration({ config, accounts, consents, views, adapter: prismaAdapter(db, clients), jwks, cookieKeys: secrets.cookieKeys }),
   );
   provider.proxy = config.trustProxy;
+  provider.maxIpsCount = 1; // as in src/app.ts: only the proxy's own X-Forwarded-For entry
   // Post-processing of the library's own answers (its docs, "Pre- and post-middlewares").
   provider.use(databaseUnavailable);
   provider.on('server_error', markIfDatabaseUnavailable);

@@ -1,10 +1,11 @@
-// Brute-force throttling: failed sign-ins counted per username and per client
-// IP, failed client authentications per (client, IP) and per IP. Counters
+// Brute-force throttling: sign-in attempts counted per username and per
+// client IP (successes given back), failed client authentications per
+// (client, IP) and per IP. Counters
 // live in the database (rate-limiter-flexible's Prisma store), so every node
 // sees the same numbers. A key that reaches its limit is refused until its
 // window ends; a successful sign-in clears that username's counter.
 import { createHash } from 'node:crypto';
-import { RateLimiterPrisma } from 'rate-limiter-flexible';
+import { RateLimiterPrisma, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { Db } from '../db/client.js';
 
 export interface ThrottleLimits {
@@ -90,16 +91,28 @@ export class Throttle {
     return [[this.#clientAuth, key(clientId ?? '', ip)], [this.#clientAuthIp, key(ip)]];
   }
 
-  loginWait(username: string, ip: string): Promise<number> {
-    return this.#wait(this.#login(username, ip));
+  /**
+   * Counts a sign-in attempt before the password is checked, atomically in
+   * the database, so that parallel attempts cannot all slip under the limit.
+   * Returns the seconds to wait when over it (the attempt is refused), else 0.
+   */
+  async loginAttempt(username: string, ip: string): Promise<number> {
+    let wait = 0;
+    await Promise.all(
+      this.#login(username, ip).map(([limiter, k]) =>
+        limiter.consume(k).catch((res: unknown) => {
+          if (res instanceof Error) throw res;
+          wait = Math.max(wait, Math.ceil((res as RateLimiterRes).msBeforeNext / 1000));
+        }),
+      ),
+    );
+    return wait;
   }
 
-  loginFailed(username: string, ip: string): Promise<void> {
-    return this.#fail(this.#login(username, ip));
-  }
-
-  async loginSucceeded(username: string): Promise<void> {
+  /** A good password: the username starts afresh, and the IP gets its attempt back. */
+  async loginSucceeded(username: string, ip: string): Promise<void> {
     await this.#loginUser.delete(key(normalize(username)));
+    await this.#loginIp.reward(key(ip), 1);
   }
 
   clientAuthWait(clientId: string | undefined, ip: string): Promise<number> {
