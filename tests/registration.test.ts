@@ -80,6 +80,28 @@ describe('on, with an initial access token', () => {
     expect(token.status).toBe(200);
   });
 
+  test('a registered client with no grants is not a resource server: it cannot introspect other clients\' tokens (RFC 7662 §2.2)', async () => {
+    const owner = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
+    const issued = await fetch(`${server.issuer}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${owner.client_id}:${owner.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'buy' }),
+    });
+    const { access_token } = (await issued.json()) as { access_token: string };
+    const introspect = async (id: string, secret: string) =>
+      (await fetch(`${server.issuer}/oauth/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: access_token }),
+      })).json();
+
+    const registered = (await (await register(server.issuer, { client_name: 'sneaky', grant_types: [], response_types: [], redirect_uris: [] }, IAT)).json()) as Record<string, string>;
+    expect(await introspect(registered.client_id!, registered.client_secret!)).toEqual({ active: false });
+
+    const api = await server.client({ resourceServer: true, redirectUris: [] });
+    expect(await introspect(api.client_id, api.client_secret!)).toMatchObject({ active: true, client_id: owner.client_id });
+  });
+
   test('RFC 7592: read with the registration access token, delete, and the client is gone', async () => {
     const client = (await (await register(server.issuer, metadata, IAT)).json()) as Record<string, string>;
     const auth = { authorization: `Bearer ${client.registration_access_token}` };

@@ -56,7 +56,7 @@ export class Clients {
       const e = err as { error?: string; error_description?: string; message?: string };
       throw new ClientError(e.error_description ?? e.message ?? 'invalid client metadata');
     }
-    await this.store.save(metadata);
+    await this.store.save(metadata, { resourceServer: input.resourceServer });
     return metadata;
   }
 }

@@ -15,16 +15,16 @@ const CACHE_MS = 10_000;
 const CACHE_MAX = 1000;
 
 export class ClientStore {
-  readonly #cache = new Map<string, { metadata: ClientMetadata; until: number }>();
+  readonly #cache = new Map<string, { metadata: ClientMetadata; resourceServer: boolean; until: number }>();
 
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
   ) {}
 
-  async find(clientId: string): Promise<ClientMetadata | undefined> {
+  async #load(clientId: string) {
     const hit = this.#cache.get(clientId);
-    if (hit && hit.until > Date.now()) return structuredClone(hit.metadata);
+    if (hit && hit.until > Date.now()) return hit;
     const row = await this.db.oidcClient.findUnique({ where: { clientId } });
     if (!row) {
       this.#cache.delete(clientId);
@@ -33,17 +33,29 @@ export class ClientStore {
     const metadata = JSON.parse(row.metadata) as ClientMetadata;
     if (row.secretEncrypted) metadata.client_secret = this.box.open('client-secret', row.secretEncrypted);
     if (this.#cache.size >= CACHE_MAX) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(clientId, { metadata, until: Date.now() + CACHE_MS });
-    return structuredClone(metadata);
+    const entry = { metadata, resourceServer: row.resourceServer, until: Date.now() + CACHE_MS };
+    this.#cache.set(clientId, entry);
+    return entry;
   }
 
-  async save(metadata: ClientMetadata): Promise<void> {
+  async find(clientId: string): Promise<ClientMetadata | undefined> {
+    const entry = await this.#load(clientId);
+    return entry ? structuredClone(entry.metadata) : undefined;
+  }
+
+  /** Whether the client was created as a resource server (it may introspect any token). */
+  async isResourceServer(clientId: string): Promise<boolean> {
+    return (await this.#load(clientId))?.resourceServer ?? false;
+  }
+
+  /** `resourceServer` only from our own client service; an update never changes it. */
+  async save(metadata: ClientMetadata, { resourceServer = false } = {}): Promise<void> {
     const { client_secret: secret, ...rest } = metadata;
     const data = {
       metadata: JSON.stringify(rest),
       secretEncrypted: typeof secret === 'string' ? this.box.seal('client-secret', secret) : null,
     };
-    await this.db.oidcClient.upsert({ where: { clientId: metadata.client_id }, create: { clientId: metadata.client_id, ...data }, update: data });
+    await this.db.oidcClient.upsert({ where: { clientId: metadata.client_id }, create: { clientId: metadata.client_id, resourceServer, ...data }, update: data });
     this.#cache.delete(metadata.client_id);
   }
 

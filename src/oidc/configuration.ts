@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Consents } from '../interactions/consents.js';
 import type { Views } from '../interactions/views.js';
+import type { ClientStore } from '../clients/store.js';
 import { API_SCOPES } from './scopes.js';
 import { findAccount } from './find-account.js';
 
@@ -31,11 +32,12 @@ export interface ConfigurationDeps {
   consents: Consents;
   views: Views;
   adapter: NonNullable<Configuration['adapter']>;
+  clients: ClientStore;
   jwks: NonNullable<Configuration['jwks']>;
   cookieKeys: string[];
 }
 
-export function buildConfiguration({ config, accounts, consents, views, adapter, jwks, cookieKeys }: ConfigurationDeps): Configuration {
+export function buildConfiguration({ config, accounts, consents, views, adapter, clients, jwks, cookieKeys }: ConfigurationDeps): Configuration {
   const apiScopes = API_SCOPES.join(' ');
 
   return {
@@ -88,13 +90,13 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
 
-      // RFC 7662. A client may introspect its own tokens; a resource-server
-      // client (one with no grant types, as the library's FAQ describes)
-      // may introspect any. Anything else answers {active:false}.
+      // RFC 7662. A client may introspect its own tokens; a resource server
+      // (created with `client:create --resource-server`, which dynamic
+      // registration cannot do) may introspect any. Anything else answers {active:false}.
       introspection: {
         enabled: true,
         allowedPolicy: async (_ctx, client, token) =>
-          client.grantTypes?.length === 0 || token.clientId === client.clientId,
+          token.clientId === client.clientId || (await clients.isResourceServer(client.clientId)),
       },
 
       // RFC 7591 / 7592, off unless configured, and then only with the initial access token.

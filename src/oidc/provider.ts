@@ -38,7 +38,7 @@ export async function createProvider(config: Config, secrets: Secrets, db: Db, v
 
   const provider = new Provider(
     config.issuer,
-    buildConfiguration({ config, accounts, consents, views, adapter: prismaAdapter(db, clients), jwks, cookieKeys: secrets.cookieKeys }),
+    buildConfiguration({ config, accounts, consents, views, adapter: prismaAdapter(db, clients), clients, jwks, cookieKeys: secrets.cookieKeys }),
   );
   provider.proxy = config.trustProxy;
   provider.maxIpsCount = 1; // as in src/app.ts: only the proxy's own X-Forwarded-For entry

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "OidcClient" ADD COLUMN     "resourceServer" BOOLEAN NOT NULL DEFAULT false;
