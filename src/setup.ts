@@ -35,7 +35,7 @@ export interface Prepared extends ProviderParts {
 export async function prepare(config: Config): Promise<Prepared> {
   const secrets = resolveSecrets(config);
   const database = openDatabase(config.databaseUrl);
-  await migrate(database.factory, readMigrations(ROOT, database.flavour));
+  await migrate(database, readMigrations(ROOT, database.flavour));
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
   await ensureSigningKeys(database.db, new SecretBox(secrets.secretKey));
   const parts = await createProvider(config, secrets, database.db, join(ROOT, 'views'));

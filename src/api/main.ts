@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const verifier = verifierFor(config, undefined, 'introspection');
   const database = openDatabase(config.databaseUrl);
-  await migrate(database.factory, readMigrations(ROOT, database.flavour));
+  await migrate(database, readMigrations(ROOT, database.flavour));
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
 
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
