@@ -138,3 +138,22 @@ test('parallel attempts cannot slip under the limit: of 20 at once, only 3 get a
   expect(statuses.filter((s) => s === 401)).toHaveLength(3);
   expect(statuses.filter((s) => s === 429)).toHaveLength(17);
 });
+
+test('client_secret_post failures count against the IP: past its limit even the right secret is refused', async () => {
+  const fresh = await startServer({ ...LIMITS, CLIENT_AUTH_MAX_FAILURES_PER_IP: '5' });
+  try {
+    const client = await fresh.client({ grantTypes: ['client_credentials'], redirectUris: [], authMethod: 'client_secret_post' });
+    const post = (secret: string) =>
+      fetch(`${fresh.issuer}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: secret }),
+      });
+    for (let i = 0; i < 5; i++) expect((await post('wrong')).status).toBe(401);
+    const blocked = await post(client.client_secret!);
+    expect(blocked.status).toBe(429);
+    expect(((await blocked.json()) as { error: string }).error).toBe('invalid_client');
+  } finally {
+    await fresh.close();
+  }
+});

@@ -1,7 +1,7 @@
 // Throttles client authentication at the endpoints where a client proves
 // itself with a secret (token, introspection, revocation, PAR): a (client,
-// IP) pair or an IP past its limit of failures is refused with 429 and
-// Retry-After before the library checks anything. Registered with
+// IP) pair (HTTP Basic) or an IP (any method) past its limit of failures is
+// refused with 429 and Retry-After before the library checks anything. Registered with
 // provider.use(), so it sees the library's own invalid_client answers.
 import type { Context, Next } from 'koa';
 import type { Throttle } from './throttle.js';
@@ -33,10 +33,6 @@ export function clientAuthThrottle(throttle: Throttle, paths: Set<string>) {
     }
     await next();
     const body = ctx.body as { error?: string } | undefined;
-    if (body?.error === 'invalid_client') {
-      const params = (ctx as Context & { oidc?: { params?: { client_id?: unknown } } }).oidc?.params;
-      const clientId = headerClientId ?? (typeof params?.client_id === 'string' ? params.client_id : undefined);
-      await throttle.clientAuthFailed(clientId, ctx.ip);
-    }
+    if (body?.error === 'invalid_client') await throttle.clientAuthFailed(headerClientId, ctx.ip);
   };
 }

@@ -87,8 +87,12 @@ export class Throttle {
     return [[this.#loginUser, key(normalize(username))], [this.#loginIp, key(ip)]];
   }
 
+  // Without a client id known before the library reads the body (HTTP Basic
+  // carries it in a header; client_secret_post and JWT assertions in the
+  // body), only the IP's counter can be checked, so only it is kept.
   #client(clientId: string | undefined, ip: string): [RateLimiterPrisma, string][] {
-    return [[this.#clientAuth, key(clientId ?? '', ip)], [this.#clientAuthIp, key(ip)]];
+    const perIp: [RateLimiterPrisma, string] = [this.#clientAuthIp, key(ip)];
+    return clientId === undefined ? [perIp] : [[this.#clientAuth, key(clientId, ip)], perIp];
   }
 
   /**
