@@ -7,13 +7,13 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
+import { api as request, STACK, type ApiResponse } from './helpers/processes.js';
 
 type Registered = Awaited<ReturnType<TestServer['client']>>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 const REDIRECT_URI = 'http://127.0.0.1:9999/cb';
-const STACK = /\bat [\w.<>$]+ \(|\bat [^\s]+:\d+:\d+|node_modules|\/src\/|\.ts:\d+|Error: /;
 
 interface ApiProcess {
   base: string;
@@ -103,31 +103,11 @@ afterAll(async () => {
 const basic = (c: { client_id: string; client_secret?: string }) =>
   `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}`;
 
-interface ApiResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: Json;
-}
-
+/** A request to the API; no answer may carry a stack trace. */
 async function call(base: string, path: string, init: { token?: string; json?: unknown } = {}): Promise<ApiResponse> {
-  const headers: Record<string, string> = {};
-  if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
-  if (init.json !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, {
-    method: init.json === undefined ? 'GET' : 'POST',
-    headers,
-    body: init.json === undefined ? undefined : JSON.stringify(init.json),
-  });
-  const text = await res.text();
-  expect(text).not.toMatch(STACK);
-  let body: Json;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body };
+  const res = await request(base, path, init);
+  expect(res.text).not.toMatch(STACK);
+  return res;
 }
 
 function expectTs(ts: unknown) {
