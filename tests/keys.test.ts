@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
-import { rotateSigningKeys } from '../src/oidc/keys.js';
+import { activateSigningKeys, rotateSigningKeys, stageSigningKeys } from '../src/oidc/keys.js';
 import { keyRetention } from '../src/oidc/provider.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
@@ -156,4 +156,35 @@ test('a retired key leaves the JWKS at the first rotation after its retention ha
   server = await startServer(dbEnv);
   const after = (await jwks(server.issuer)).map((k) => k.kid).sort();
   expect(after).toEqual([...rotation.created, ...active].sort());
+});
+
+test('several nodes: a staged key is published everywhere before any node signs with it', async () => {
+  const db = server.prepared.database.db;
+  const activeRsa = (await db.signingKey.findFirst({ where: { alg: 'RS256', retiredAt: null, activatedAt: { not: null } } }))!.kid;
+
+  const staged = await stageSigningKeys(db, server.prepared.box);
+  expect(staged).toHaveLength(2);
+  // Rolling restart, one node after the other: both publish the staged keys, both still sign with the active one.
+  await server.close();
+  server = await startServer(dbEnv);
+  const other = await startServer(dbEnv);
+  try {
+    for (const node of [server, other]) {
+      expect((await jwks(node.issuer)).map((k) => k.kid)).toEqual(expect.arrayContaining(staged));
+      expect(decodeProtectedHeader(await idToken(node)).kid).toBe(activeRsa);
+    }
+
+    const activation = await activateSigningKeys(db, keyRetention(server.config));
+    expect(activation.activated.sort()).toEqual([...staged].sort());
+    expect(activation.retired).toContain(activeRsa);
+    // Restart only the first node: it signs with the new key, which the other, not yet restarted, already publishes.
+    await server.close();
+    server = await startServer(dbEnv);
+    const fresh = await idToken(server);
+    const newKid = decodeProtectedHeader(fresh).kid!;
+    expect(staged).toContain(newKid);
+    await expect(verify(fresh, other.issuer, server.issuer)).resolves.toMatchObject({ payload: { sub: user.id } });
+  } finally {
+    await other.close();
+  }
 });

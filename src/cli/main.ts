@@ -5,14 +5,14 @@
 //                 [--scope "..."] [--grant-type G]... [--auth-method client_secret_basic|client_secret_post|none]
 //   client:create --name N --resource-server      (credentials for an API that introspects tokens)
 //   user:create   --username U --password P [--server-id S] [--email E] [--name N]
-//   keys:rotate
+//   keys:rotate   [--stage | --activate]   (one node: no option; several nodes: --stage, restart all, --activate, restart all)
 //   item:create   --item-id ID --name N --img-url URL --amount A   (adds or updates a catalog item)
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadDotEnv, loadConfig } from '../config/index.js';
 import { prepare } from '../setup.js';
 import { AUTH_METHODS, type AuthMethod } from '../clients/clients.js';
 import { SecretBox } from '../db/secret-box.js';
-import { rotateSigningKeys } from '../oidc/keys.js';
+import { activateSigningKeys, rotateSigningKeys, stageSigningKeys } from '../oidc/keys.js';
 import { keyRetention } from '../oidc/provider.js';
 
 class UsageError extends Error {}
@@ -34,7 +34,7 @@ const COMMANDS: Record<string, ParseArgsConfig['options']> = {
     email: { type: 'string' },
     name: { type: 'string' },
   },
-  'keys:rotate': {},
+  'keys:rotate': { stage: { type: 'boolean' }, activate: { type: 'boolean' } },
   'item:create': {
     'item-id': { type: 'string' },
     name: { type: 'string' },
@@ -125,13 +125,24 @@ async function run(argv: string[]): Promise<unknown> {
     }
   }
   // keys:rotate
+  if (values.stage && values.activate) throw new UsageError('keys:rotate takes --stage or --activate, not both');
   const config = loadConfig();
   const prepared = await prepare(config);
+  const db = prepared.database.db;
+  const box = new SecretBox(prepared.secrets.secretKey);
   try {
-    const rotation = await rotateSigningKeys(prepared.database.db, new SecretBox(prepared.secrets.secretKey), keyRetention(config));
-    return { ...rotation, note: 'restart every node for the new keys to sign; retired keys stay published meanwhile' };
+    if (values.stage) {
+      return { staged: await stageSigningKeys(db, box), next: 'restart every node (they now publish the staged keys), then keys:rotate --activate' };
+    }
+    if (values.activate) {
+      const activation = await activateSigningKeys(db, keyRetention(config));
+      if (!activation.activated.length) throw new UsageError('nothing is staged: run keys:rotate --stage first');
+      return { ...activation, next: 'restart every node: they sign with the activated keys from their next start' };
+    }
+    const rotation = await rotateSigningKeys(db, box, keyRetention(config));
+    return { ...rotation, next: 'restart the server: it signs with the new keys from its next start; with several nodes use --stage and --activate' };
   } finally {
-    await prepared.database.db.$disconnect();
+    await db.$disconnect();
   }
 }
 
