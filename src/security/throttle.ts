@@ -19,6 +19,7 @@ export interface ThrottleLimits {
 
 // Usernames and client ids are the client's text: hash them into fixed-size keys.
 const key = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('base64url');
+const cacheKeyOf = (pairs: [RateLimiterPrisma, string][]) => pairs.map(([limiter, k]) => limiter.getKey(k)).join(' ');
 const normalize = (username: string) => username.normalize('NFKC').toLowerCase().slice(0, 256);
 
 export class Throttle {
@@ -74,13 +75,23 @@ export class Throttle {
     return wait;
   }
 
-
-  async #fail(pairs: [RateLimiterPrisma, string][]): Promise<void> {
-    this.#clear.delete(pairs.map(([limiter, k]) => limiter.getKey(k)).join(' '));
-    // consume() rejects once past the limit; the count is what we wanted.
-    await Promise.all(pairs.map(([limiter, k]) => limiter.consume(k).catch((res: unknown) => {
-      if (res instanceof Error) throw res;
-    })));
+  /**
+   * Counts one attempt on each counter, atomically in the database. Returns
+   * the seconds to wait when any is now over its limit, else 0.
+   */
+  async #consume(pairs: [RateLimiterPrisma, string][]): Promise<number> {
+    this.#clear.delete(cacheKeyOf(pairs));
+    let wait = 0;
+    await Promise.all(
+      pairs.map(([limiter, k]) =>
+        // consume() rejects with the counter's state once past the limit.
+        limiter.consume(k).catch((res: unknown) => {
+          if (res instanceof Error) throw res;
+          wait = Math.max(wait, Math.ceil((res as RateLimiterRes).msBeforeNext / 1000));
+        }),
+      ),
+    );
+    return wait;
   }
 
   #login(username: string, ip: string): [RateLimiterPrisma, string][] {
@@ -100,17 +111,8 @@ export class Throttle {
    * the database, so that parallel attempts cannot all slip under the limit.
    * Returns the seconds to wait when over it (the attempt is refused), else 0.
    */
-  async loginAttempt(username: string, ip: string): Promise<number> {
-    let wait = 0;
-    await Promise.all(
-      this.#login(username, ip).map(([limiter, k]) =>
-        limiter.consume(k).catch((res: unknown) => {
-          if (res instanceof Error) throw res;
-          wait = Math.max(wait, Math.ceil((res as RateLimiterRes).msBeforeNext / 1000));
-        }),
-      ),
-    );
-    return wait;
+  loginAttempt(username: string, ip: string): Promise<number> {
+    return this.#consume(this.#login(username, ip));
   }
 
   /** A good password: the username starts afresh, and the IP gets its attempt back. */
@@ -123,7 +125,7 @@ export class Throttle {
     return this.#wait(this.#client(clientId, ip));
   }
 
-  clientAuthFailed(clientId: string | undefined, ip: string): Promise<void> {
-    return this.#fail(this.#client(clientId, ip));
+  async clientAuthFailed(clientId: string | undefined, ip: string): Promise<void> {
+    await this.#consume(this.#client(clientId, ip));
   }
 }
