@@ -225,13 +225,8 @@ export async function redeemMultipart(tokenBase: string, c: Registered, code: st
   return { status: res.status, body: await res.json() };
 }
 
-/** An application/x-www-form-urlencoded POST with client_secret_basic. */
-export async function postForm(url: string, c: Registered, fields: Record<string, string>): Promise<{ status: number; headers: Headers; text: string; body: Json }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: new URLSearchParams(fields),
-  });
+/** Status, headers, the raw text, and the body parsed as JSON (undefined when it is not JSON). */
+async function readResponse(res: Response): Promise<ApiResponse> {
   const text = await res.text();
   let body: Json;
   try {
@@ -240,6 +235,16 @@ export async function postForm(url: string, c: Registered, fields: Record<string
     body = undefined;
   }
   return { status: res.status, headers: res.headers, text, body };
+}
+
+/** An application/x-www-form-urlencoded POST with client_secret_basic. */
+export async function postForm(url: string, c: Registered, fields: Record<string, string>): Promise<ApiResponse> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams(fields),
+  });
+  return readResponse(res);
 }
 
 /** The seed's flow end to end: an access token for `user` from `c`. */
@@ -272,14 +277,7 @@ export async function api(
     body: init.json === undefined ? undefined : JSON.stringify(init.json),
     signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
   });
-  const text = await res.text();
-  let body: Json;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body };
+  return readResponse(res);
 }
 
 export const buy = (base: string, token: string, item_id: string, tx_id: string, buy_at = '2023-09-01 13:22:22') =>
