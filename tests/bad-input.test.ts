@@ -38,7 +38,7 @@ const cookieHeader = (ua: UserAgent) => [...ua.cookies].map(([k, v]) => `${k}=${
 beforeAll(async () => {
   client = await server.client({ name: 'Before the burst', redirectUris: [REDIRECT], postLogoutRedirectUris: [LOGGED_OUT] });
   user = await server.user({ email: 'before@example.com' });
-  countsBefore = { accounts: await server.prepared.accounts.count(), clients: (await server.prepared.clients.list()).length };
+  countsBefore = { accounts: await server.prepared.accounts.count(), clients: await server.prepared.clients.count() };
 
   person = new UserAgent(server.issuer, BROWSER);
   const step = await person.navigate(authorizeUrl({ state: 'in-flight' }));
@@ -599,7 +599,7 @@ describe('after the burst', () => {
   });
 
   test('the burst stored no accounts or clients, and the account still refuses a wrong password', async () => {
-    expect({ accounts: await server.prepared.accounts.count(), clients: (await server.prepared.clients.list()).length }).toEqual(countsBefore);
+    expect({ accounts: await server.prepared.accounts.count(), clients: await server.prepared.clients.count() }).toEqual(countsBefore);
     const ua = new UserAgent(server.issuer, BROWSER);
     const step = await ua.navigate(authorizeUrl());
     const failed = (await ua.submit(step as Page, '/login', { username: user.username, password: `${user.password}x` })) as Page;

@@ -67,9 +67,4 @@ export class ClientStore {
   async count(): Promise<number> {
     return this.db.oidcClient.count();
   }
-
-  async list(): Promise<ClientMetadata[]> {
-    const rows = await this.db.oidcClient.findMany({ orderBy: { createdAt: 'asc' } });
-    return rows.map((r) => ({ ...(JSON.parse(r.metadata) as ClientMetadata), client_id: r.clientId }));
-  }
 }
