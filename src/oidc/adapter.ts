@@ -2,9 +2,13 @@
 // one table (model, id, payload, the few fields it looks things up by, expiry,
 // consumption), clients in their own table through ClientStore so that their
 // secrets stay encrypted at rest. https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import Provider, { type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/client.js';
 import type { ClientStore } from '../clients/store.js';
+import { lostRace, lostRegistrationTokenRace } from './single-use.js';
+
+/** The models whose rows carry a grantId: what revoking a grant deletes (lib/helpers/revoke.js). */
+const ISSUED_UNDER_GRANT = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 
 const epoch = (d: Date) => Math.floor(d.getTime() / 1000);
 
@@ -49,12 +53,25 @@ class ArtifactAdapter implements Adapter {
   }
 
   async consume(id: string): Promise<void> {
-    // Only the first consumption counts: a replayed code keeps its first timestamp.
-    await this.db.oidcArtifact.updateMany({ where: { model: this.model, id, consumedAt: null }, data: { consumedAt: new Date() } });
+    // Single use, decided by the database: only an update that finds the row
+    // still unconsumed counts, so of concurrent consumers (on any node)
+    // exactly one sees count 1. The rest lost, even though the library's
+    // earlier read told each of them the artifact was fresh.
+    const { count } = await this.db.oidcArtifact.updateMany({ where: { model: this.model, id, consumedAt: null }, data: { consumedAt: new Date() } });
+    if (count === 1) return;
+    const outcome = lostRace(this.model);
+    if (outcome.revokeGrant) {
+      const row = await this.db.oidcArtifact.findUnique({ where: { model_id: { model: this.model, id } }, select: { grantId: true } });
+      // Gone already: another loser (or a revocation) removed the whole grant.
+      if (row?.grantId) await revokeGrant(this.db, row.grantId);
+    }
+    throw outcome.error;
   }
 
   async destroy(id: string): Promise<void> {
-    await this.db.oidcArtifact.deleteMany({ where: { model: this.model, id } });
+    const { count } = await this.db.oidcArtifact.deleteMany({ where: { model: this.model, id } });
+    // Rotating a registration access token destroys the one presented: only the update that deleted it gets the next.
+    if (count === 0 && this.model === 'RegistrationAccessToken' && Provider.ctx?.oidc.route === 'client_update') throw lostRegistrationTokenRace();
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
@@ -88,6 +105,13 @@ class ClientAdapter implements Adapter {
   async consume(): Promise<void> {}
 
   async revokeByGrantId(): Promise<void> {}
+}
+
+/** Everything issued under a grant, and the grant itself, in one statement. */
+async function revokeGrant(db: Db, grantId: string): Promise<void> {
+  await db.oidcArtifact.deleteMany({ where: { OR: [{ model: { in: ISSUED_UNDER_GRANT }, grantId }, { model: 'Grant', id: grantId }] } });
+  const ctx = Provider.ctx;
+  ctx?.oidc.provider.emit('grant.revoked', ctx, grantId);
 }
 
 /** The `adapter` option: a factory the library calls once per model name. */
