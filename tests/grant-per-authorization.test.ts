@@ -5,9 +5,8 @@
 // authorization's tokens only. Over real HTTP against the in-process app.
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage, type Page } from './helpers/user-agent.js';
-import { api, postForm, type Json } from './helpers/processes.js';
+import { api, postForm, type Json, type Registered } from './helpers/processes.js';
 
-type Registered = Awaited<ReturnType<TestServer['client']>>;
 type User = Awaited<ReturnType<TestServer['user']>>;
 
 const REDIRECT = 'http://127.0.0.1:9999/cb';
@@ -22,7 +21,11 @@ afterAll(() => server.close());
 
 const browser = () => new UserAgent(server.issuer, BROWSER);
 
-const newClient = () => server.client({ redirectUris: [REDIRECT], postLogoutRedirectUris: [LOGGED_OUT] });
+/** A confidential web app (client_secret_basic), allowed authorization_code and refresh_token. */
+async function newClient(): Promise<Registered> {
+  const c = await server.client({ redirectUris: [REDIRECT], postLogoutRedirectUris: [LOGGED_OUT] });
+  return { client_id: c.client_id, client_secret: c.client_secret! };
+}
 
 let counter = 0;
 function authUrl(c: Registered, scope: string, extra: Record<string, string> = {}): string {
@@ -232,5 +235,29 @@ describe('signing out (OpenID Connect RP-Initiated Logout 1.0)', () => {
     const a = await signIn(ua, c, u);
     await logout(ua, a.id_token!);
     await expectActive(c, a);
+  });
+});
+
+describe('how long consent is remembered (GRANT_TTL)', () => {
+  let short: TestServer;
+  beforeAll(async () => {
+    short = await startServer({ GRANT_TTL: '2' });
+  });
+  afterAll(() => short.close());
+
+  test('after GRANT_TTL since it was last given, consent is asked again, for everything, and what was forgotten stays forgotten', async () => {
+    const c = await short.client({ redirectUris: [REDIRECT] });
+    const u = await short.user();
+    const url = (scope: string) =>
+      `${short.issuer}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: c.client_id, redirect_uri: REDIRECT, scope })}`;
+    const ua = () => new UserAgent(short.issuer, BROWSER);
+    expect((await authorize(ua(), url('openid profile'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
+    expect((await authorize(ua(), url('openid profile'), u)).shown).toEqual(['login']);
+
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    // Forgotten: asked again, and a new consent starts afresh rather than widening the old one.
+    expect((await authorize(ua(), url('openid email'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
+    expect((await authorize(ua(), url('openid email'), u)).shown).toEqual(['login']);
+    expect((await authorize(ua(), url('openid profile'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
   });
 });

@@ -40,14 +40,20 @@ function parse(row: { scopes: string; claims: string; resourceScopes: string }):
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 export class Consents {
-  constructor(private readonly db: Db) {}
+  /**
+   * @param rememberSeconds how long a consent is remembered after it was last
+   * given (GRANT_TTL, as long as the shared grant used to live).
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly rememberSeconds: number,
+  ) {}
 
   async find(accountId: string, clientId: string): Promise<Consented | undefined> {
-    const row = await this.db.consent.findUnique({ where: { accountId_clientId: { accountId, clientId } } });
-    return row ? parse(row) : undefined;
+    return (await this.#read(accountId, clientId)).consented;
   }
 
-  /** Adds what was just allowed to what was allowed before (a union: consent only widens here). */
+  /** Adds what was just allowed to what is remembered (a union: consent only widens here). */
   async remember(accountId: string, clientId: string, allowed: Consented): Promise<void> {
     const key = { accountId_clientId: { accountId, clientId } };
     // Two consents of the same person to the same client at the same moment
@@ -56,15 +62,23 @@ export class Consents {
     // being asked once more for the lost scopes, never more access.
     for (let attempt = 0; ; attempt++) {
       try {
-        const before = await this.find(accountId, clientId);
-        const next = before ? merge(before, allowed) : merge({ scopes: [], claims: [], resourceScopes: {} }, allowed);
+        const { exists, consented } = await this.#read(accountId, clientId);
+        // A forgotten (expired) consent is replaced, not widened.
+        const next = merge(consented ?? { scopes: [], claims: [], resourceScopes: {} }, allowed);
         const data = { scopes: JSON.stringify(next.scopes), claims: JSON.stringify(next.claims), resourceScopes: JSON.stringify(next.resourceScopes) };
-        if (before) await this.db.consent.update({ where: key, data });
+        if (exists) await this.db.consent.update({ where: key, data });
         else await this.db.consent.create({ data: { accountId, clientId, ...data } });
         return;
       } catch (err) {
         if (attempt > 0 || !isUniqueViolation(err)) throw err;
       }
     }
+  }
+
+  async #read(accountId: string, clientId: string): Promise<{ exists: boolean; consented?: Consented }> {
+    const row = await this.db.consent.findUnique({ where: { accountId_clientId: { accountId, clientId } } });
+    if (!row) return { exists: false };
+    const fresh = Date.now() - row.updatedAt.getTime() < this.rememberSeconds * 1000;
+    return { exists: true, consented: fresh ? parse(row) : undefined };
   }
 }
