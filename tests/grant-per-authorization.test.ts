@@ -261,3 +261,43 @@ describe('how long consent is remembered (GRANT_TTL)', () => {
     expect((await authorize(ua(), url('openid profile'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
   });
 });
+
+describe('a login prompt in the middle of an authorization', () => {
+  const grants = () => server.prepared.database.db.oidcArtifact.count({ where: { model: 'Grant' } });
+
+  test('prompt=login with remembered consent: one new grant, not an orphan besides it', async () => {
+    const c = await newClient();
+    const u = await server.user();
+    const ua = browser();
+    await authorize(ua, authUrl(c, 'openid profile'), { ...u, consent: 'allow' });
+    const before = await grants();
+    const { shown, callback } = await authorize(ua, authUrl(c, 'openid profile', { prompt: 'login' }), u);
+    expect(shown).toEqual(['login']);
+    expect(await grants()).toBe(before + 1);
+    const tokens = await exchange(c, callback.searchParams.get('code')!);
+    expect(await me(tokens.access_token)).toBe(200);
+  });
+
+  test('another person signing in at the login prompt gets their own consent page and grant, never the first one\'s (no 500)', async () => {
+    const c = await newClient();
+    const first = await server.user();
+    const second = await server.user();
+    const ua = browser();
+    // offline_access: the session's grant for this client then survives the
+    // sign-out below (persistsLogout), so the interaction's grant still exists.
+    await signIn(ua, c, first);
+
+    const login = (await ua.navigate(authUrl(c, 'openid profile', { prompt: 'login' }))) as Page;
+    expect(login.html).toContain('/login"');
+    // The library signs the first person out before it resumes (lib/actions/authorization/resume.js):
+    // an auto-submitted form to the logout confirmation.
+    let step = await ua.submit(login, '/login', { username: second.username, password: second.password });
+    expect(isPage(step) && step.status).toBe(200);
+    step = await ua.submit(step as Page, '/oauth/logout/confirm');
+    expect(isPage(step) && (step as Page).html).toContain('/confirm"');
+    const done = await ua.submit(step as Page, '/confirm');
+    expect(isPage(done)).toBe(false);
+    const tokens = await exchange(c, new URL((done as { redirect: string }).redirect).searchParams.get('code')!);
+    expect((await introspect(c, tokens.access_token)).sub).toBe(second.id);
+  });
+});
