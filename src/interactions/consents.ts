@@ -1,20 +1,84 @@
-// Which grant an account gave a client, so consent is remembered across
-// sessions (src/oidc/configuration.ts, loadExistingGrant).
+// What an account has allowed a client, remembered across sessions, so the
+// same request does not ask twice. Only the content is kept, never a grant:
+// each authorization gets a grant of its own (src/oidc/remembered-grant.ts),
+// so that revoking one ends that authorization's tokens only.
 import type { Db } from '../db/client.js';
 
-export class Consents {
-  constructor(private readonly db: Db) {}
+export interface Consented {
+  /** OpenID Connect scopes (the provider's `scopes`, which include the API's). */
+  scopes: string[];
+  /** OpenID Connect claims asked for by the claims parameter. */
+  claims: string[];
+  /** RFC 8707 resource indicator -> the scopes allowed at it. */
+  resourceScopes: Record<string, string[]>;
+}
 
-  async find(accountId: string, clientId: string): Promise<string | undefined> {
-    const row = await this.db.consent.findUnique({ where: { accountId_clientId: { accountId, clientId } } });
-    return row?.grantId;
+const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])];
+
+function merge(a: Consented, b: Consented): Consented {
+  const resourceScopes: Record<string, string[]> = { ...a.resourceScopes };
+  for (const [indicator, scopes] of Object.entries(b.resourceScopes)) {
+    resourceScopes[indicator] = union(resourceScopes[indicator] ?? [], scopes);
+  }
+  return { scopes: union(a.scopes, b.scopes), claims: union(a.claims, b.claims), resourceScopes };
+}
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+
+function parse(row: { scopes: string; claims: string; resourceScopes: string }): Consented {
+  const resources = JSON.parse(row.resourceScopes) as unknown;
+  return {
+    scopes: strings(JSON.parse(row.scopes)),
+    claims: strings(JSON.parse(row.claims)),
+    resourceScopes:
+      resources && typeof resources === 'object'
+        ? Object.fromEntries(Object.entries(resources).map(([indicator, scopes]) => [indicator, strings(scopes)]))
+        : {},
+  };
+}
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
+
+export class Consents {
+  /**
+   * @param rememberSeconds how long a consent is remembered after it was last
+   * given (GRANT_TTL, as long as the shared grant used to live).
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly rememberSeconds: number,
+  ) {}
+
+  async find(accountId: string, clientId: string): Promise<Consented | undefined> {
+    return (await this.#read(accountId, clientId)).consented;
   }
 
-  async remember(accountId: string, clientId: string, grantId: string): Promise<void> {
-    await this.db.consent.upsert({
-      where: { accountId_clientId: { accountId, clientId } },
-      create: { accountId, clientId, grantId },
-      update: { grantId },
-    });
+  /** Adds what was just allowed to what is remembered (a union: consent only widens here). */
+  async remember(accountId: string, clientId: string, allowed: Consented): Promise<void> {
+    const key = { accountId_clientId: { accountId, clientId } };
+    // Two consents of the same person to the same client at the same moment
+    // (two browsers): the first insert wins the primary key, the other merges
+    // into it on the retry. A merge lost to a concurrent update only means
+    // being asked once more for the lost scopes, never more access.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { exists, consented } = await this.#read(accountId, clientId);
+        // A forgotten (expired) consent is replaced, not widened.
+        const next = merge(consented ?? { scopes: [], claims: [], resourceScopes: {} }, allowed);
+        const data = { scopes: JSON.stringify(next.scopes), claims: JSON.stringify(next.claims), resourceScopes: JSON.stringify(next.resourceScopes) };
+        if (exists) await this.db.consent.update({ where: key, data });
+        else await this.db.consent.create({ data: { accountId, clientId, ...data } });
+        return;
+      } catch (err) {
+        if (attempt > 0 || !isUniqueViolation(err)) throw err;
+      }
+    }
+  }
+
+  async #read(accountId: string, clientId: string): Promise<{ exists: boolean; consented?: Consented }> {
+    const row = await this.db.consent.findUnique({ where: { accountId_clientId: { accountId, clientId } } });
+    if (!row) return { exists: false };
+    const fresh = Date.now() - row.updatedAt.getTime() < this.rememberSeconds * 1000;
+    return { exists: true, consented: fresh ? parse(row) : undefined };
   }
 }

@@ -150,16 +150,22 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
     const clientId = String(details.params.client_id);
     const prompt = details.prompt.details as ConsentDetails;
 
-    const grant = details.grantId
-      ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId, clientId }))
-      : new provider.Grant({ accountId, clientId });
-    if (prompt.missingOIDCScope) grant.addOIDCScope(prompt.missingOIDCScope.join(' '));
-    if (prompt.missingOIDCClaims) grant.addOIDCClaims(prompt.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) {
-      grant.addResourceScope(indicator, scopes.join(' '));
-    }
+    // The grant this authorization was given from remembered consent, if any
+    // (src/oidc/remembered-grant.ts): widen it with what is allowed now.
+    const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+    const grant =
+      existing && existing.accountId === accountId && existing.clientId === clientId ? existing : new provider.Grant({ accountId, clientId });
+    const allowed = {
+      scopes: prompt.missingOIDCScope ?? [],
+      claims: prompt.missingOIDCClaims ?? [],
+      resourceScopes: prompt.missingResourceScopes ?? {},
+    };
+    if (allowed.scopes.length) grant.addOIDCScope(allowed.scopes);
+    if (allowed.claims.length) grant.addOIDCClaims(allowed.claims);
+    for (const [indicator, scopes] of Object.entries(allowed.resourceScopes)) grant.addResourceScope(indicator, scopes);
     const grantId = await grant.save();
-    await consents.remember(accountId, clientId, grantId);
+    // Remembered for the next authorizations, which get grants of their own.
+    await consents.remember(accountId, clientId, allowed);
 
     await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });

@@ -1,7 +1,7 @@
 // The oidc-provider configuration, option by option in the order of the
 // library's docs (docs/README.md, "Configuration options"). Only options we
 // change from the defaults appear, each with the reason.
-import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Configuration } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Consents } from '../interactions/consents.js';
@@ -9,6 +9,7 @@ import type { Views } from '../interactions/views.js';
 import type { ClientStore } from '../clients/store.js';
 import { API_SCOPES } from './scopes.js';
 import { findAccount } from './find-account.js';
+import { loadExistingGrant } from './remembered-grant.js';
 
 // Everything the library serves lives under /oauth/ (discovery stays at /.well-known/).
 export const ROUTES = {
@@ -170,23 +171,16 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
       ui_locales_supported: ['en', 'zh-TW'],
     },
 
-    // Remembered consent: a grant an account gave a client is found again in
-    // a later session, so the same request does not ask twice.
-    loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
-      const { client, session, result } = ctx.oidc;
-      if (!client || !session?.accountId) return undefined;
-      const grantId =
-        result?.consent?.grantId ?? session.grantIdFor(client.clientId) ?? (await consents.find(session.accountId, client.clientId));
-      if (!grantId) return undefined;
-      const grant = await ctx.oidc.provider.Grant.find(grantId);
-      // A grant is only ever reused for the account and client it was given by.
-      return grant && grant.accountId === session.accountId && grant.clientId === client.clientId ? grant : undefined;
-    },
+    // One grant per authorization, filled from remembered consent, so that
+    // revocation and refresh-token reuse detection end one authorization's
+    // tokens, not the account's at this client (src/oidc/remembered-grant.ts).
+    loadExistingGrant: loadExistingGrant(consents),
 
     renderError: async (ctx, out) => views.error(ctx, out),
 
     // RFC 9700 §4.14.2: every use of a refresh token rotates it; presenting a
-    // used one again revokes the whole grant (reuse detection).
+    // used one again revokes its grant (reuse detection): one authorization's
+    // tokens, since each has a grant of its own (loadExistingGrant above).
     rotateRefreshToken: true,
 
     routes: ROUTES,

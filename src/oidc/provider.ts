@@ -32,7 +32,7 @@ export async function createProvider(config: Config, secrets: Secrets, db: Db, v
   const box = new SecretBox(secrets.secretKey);
   const accounts = new Accounts(db);
   const clients = new ClientStore(db, box);
-  const consents = new Consents(db);
+  const consents = new Consents(db, config.ttl.grant);
   const views = new Views(viewsDir, config.env !== 'development');
   const jwks = await loadJwks(db, box, keyRetention(config));
 
