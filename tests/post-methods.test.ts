@@ -209,6 +209,15 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
     expectErrorPage(await raw('POST', at(ROUTES.authorization), { headers: FORM, body: big }), 413, /too large/);
     // 100 KB, announced by Content-Length.
     expectErrorPage(await raw('POST', at(ROUTES.authorization), { headers: FORM, body: `state=${'a'.repeat(100 * 1024)}` }), 413, /too large/);
+    // 100 KB, chunked: no Content-Length to go by, refused while it streams in.
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 100; i++) controller.enqueue(new TextEncoder().encode(i ? 'a'.repeat(1024) : 'state='));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(at(ROUTES.authorization), { method: 'POST', headers: { ...BROWSER, ...FORM }, body: chunked, duplex: 'half' } as RequestInit);
+    expectErrorPage({ status: streamed.status, headers: streamed.headers, text: await streamed.text() }, 413, /too large/);
     // Raw UTF-8 in a body is legal and three times as long percent-encoded in a URL.
     const raw3 = `${new URLSearchParams(authParams())}&login_hint=${'é'.repeat(1500)}`;
     expect(Buffer.byteLength(raw3)).toBeLessThan(MAX_QUERY_BYTES);
