@@ -296,7 +296,10 @@ describe('POST /oauth/logout (RP-Initiated Logout 1.0 §2)', () => {
     expect(step.html).not.toContain('op.logoutForm');
   });
 
-  test('a wrong content type is refused with 415 on our error page', async () => {
+  test('a wrong content type is refused with 415, a form too large for a URL with 413, on our error page', async () => {
     expectErrorPage(await raw('POST', at(ROUTES.end_session), { headers: { 'content-type': 'application/json' }, body: '{"state":"x"}' }), 415, /x-www-form-urlencoded/);
+    const tooLong = await raw('POST', at(ROUTES.end_session), { headers: FORM, body: `state=${'é'.repeat(1500)}` });
+    expectErrorPage(tooLong, 413, /request too large/);
+    expect(tooLong.text).not.toContain('PAR');
   });
 });

@@ -110,7 +110,9 @@ export function postAsGetShim(routes: PostAsGetRoutes, views: Views) {
       }
       for (const [name, value] of body) query.append(name, value);
       const search = query.toString();
-      if (search.length > MAX_QUERY_BYTES) throw new Refusal(413, 'request too large; push it first (PAR) and send its request_uri');
+      if (search.length > MAX_QUERY_BYTES) {
+        throw new Refusal(413, endpoint === routes.authorization ? 'request too large; push it first (PAR) and send its request_uri' : 'request too large');
+      }
 
       ctx.status = 303; // kept by redirect(): POST becomes GET (RFC 9110 §15.4.4)
       ctx.set('cache-control', 'no-store');
