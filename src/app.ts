@@ -16,6 +16,8 @@ import { errorHandler } from './errors/handler.js';
 import { oauthError } from './errors/oauth.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { multipartTokenShim } from './oidc/multipart-token-shim.js';
+import { postAsGetShim } from './oidc/post-as-get-shim.js';
+import { ROUTES } from './oidc/configuration.js';
 import { apiMiddleware } from './api/routes.js';
 import type { Shop } from './api/shop.js';
 import type { TokenVerifier } from './api/token-verifier.js';
@@ -137,6 +139,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(interactionRoutes({ provider, accounts: deps.accounts, consents: deps.consents, views, throttle: deps.throttle, metrics }).routes());
 
   app.use(multipartTokenShim);
+  // POST at the authorization and logout endpoints, with SameSite=Lax cookies.
+  app.use(postAsGetShim(ROUTES, views));
 
   // RFC 8414 metadata: the library serves the OIDC discovery document; plain
   // OAuth clients look for the same document here.

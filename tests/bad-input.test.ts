@@ -141,9 +141,21 @@ async function send(name: string, probe: Probe): Promise<Outcome> {
   if (cookie) headers.cookie = cookie;
   const url = `${server.issuer}${ep.path()}${probe.suffix ?? ''}`;
   const label = `${method} ${ep.path()}${(probe.suffix ?? '').slice(0, 60)}`;
-  const res = await fetch(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : probe.body, redirect: 'manual' });
-  const text = await res.text();
+  let res = await fetch(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : probe.body, redirect: 'manual' });
   const problems: string[] = [];
+  // src/oidc/post-as-get-shim.ts answers a form POST at the authorization and
+  // logout endpoints with 303 to that same endpoint, the fields as its query
+  // (OIDC Core §3.1.2.1, RP-Initiated Logout §2). That hop must lead nowhere
+  // else and carry nothing injected; then the GET it leads to is judged below.
+  const hop = method === 'POST' && res.status === 303 ? new URL(res.headers.get('location') ?? '', url) : undefined;
+  if (hop && hop.origin === server.issuer && hop.pathname === ep.path()) {
+    for (const [header, value] of res.headers) {
+      if (/injected/i.test(header) || (header === 'set-cookie' && /injected/i.test(value))) problems.push(`injected header on the 303: ${header}: ${value}`);
+    }
+    await res.arrayBuffer();
+    res = await fetch(hop, { headers, redirect: 'manual' });
+  }
+  const text = await res.text();
   const type = res.headers.get('content-type') ?? '';
 
   if (res.status >= 500) problems.push(`status ${res.status}`);

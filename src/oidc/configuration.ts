@@ -154,6 +154,11 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
       Session: config.ttl.session,
     },
 
+    // SameSite=Lax, the library's default, written out because it is a
+    // decision: it is why `enableHttpPostMethods` (which demands
+    // SameSite=None, and so Secure, impossible over plain HTTP) stays off;
+    // POST at the authorization and logout endpoints is src/oidc/post-as-get-shim.ts.
+    // The library adds Secure by itself when the request is https.
     cookies: {
       keys: cookieKeys,
       long: { httpOnly: true, sameSite: 'lax' },

@@ -2,7 +2,10 @@
 // Koa's bare "Not Found" text. Clients of a JSON API deserve JSON: a 405 with
 // the Allow header (RFC 9110 §15.5.6) for a known endpoint, a 404 otherwise,
 // both in RFC 6749 §5.2's error shape. Registered with provider.use(), so it
-// sees the library's own response.
+// sees the library's own response. The library's router answers HEAD wherever
+// it answers GET (lib/helpers/router.js), so Allow lists it there too. POST at
+// the authorization and logout endpoints is answered before the library, by
+// src/oidc/post-as-get-shim.ts.
 import type { Context, Next } from 'koa';
 import type { Configuration } from 'oidc-provider';
 
@@ -30,9 +33,11 @@ export function unmatchedRoutes(routes: Routes, registration: boolean) {
     ...(registration ? ([[new RegExp(`^${r.registration}/[^/]+$`), ['GET', 'PUT', 'DELETE']]] as [RegExp, string[]][]) : []),
   ];
 
+  const withHead = (methods: string[]) => (methods.includes('GET') ? ['GET', 'HEAD', ...methods.filter((m) => m !== 'GET')] : methods);
   const allowedFor = (path: string) => {
     const trimmed = path.length > 1 ? path.replace(/\/$/, '') : path;
-    return table.get(trimmed) ?? dynamic.find(([re]) => re.test(trimmed))?.[1];
+    const methods = table.get(trimmed) ?? dynamic.find(([re]) => re.test(trimmed))?.[1];
+    return methods && withHead(methods);
   };
 
   return async function answerUnmatched(ctx: Context, next: Next): Promise<void> {

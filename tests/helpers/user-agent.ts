@@ -103,6 +103,8 @@ export interface AuthorizeOptions {
   password?: string;
   /** What to do at the consent screen, if one is shown. */
   consent?: 'allow' | 'deny';
+  /** Send the request's parameters as a form POST (OIDC Core §3.1.2.1, "Form Serialization") instead of a GET. */
+  post?: boolean;
 }
 
 /**
@@ -112,7 +114,7 @@ export interface AuthorizeOptions {
  */
 export async function authorize(ua: UserAgent, authorizationUrl: string, opts: AuthorizeOptions = {}): Promise<{ callback: URL; shown: string[] }> {
   const shown: string[] = [];
-  let step = await ua.navigate(authorizationUrl);
+  let step = await (opts.post ? ua.navigate(...asFormPost(authorizationUrl)) : ua.navigate(authorizationUrl));
   for (let i = 0; i < 5 && isPage(step); i++) {
     const page: Page = step;
     if (page.html.includes('/login"')) {
@@ -128,4 +130,12 @@ export async function authorize(ua: UserAgent, authorizationUrl: string, opts: A
   }
   if (isPage(step)) throw new Error('authorization did not finish');
   return { callback: new URL(step.redirect), shown };
+}
+
+/** The same request as a form POST: the URL's query becomes the body. */
+export function asFormPost(url: string): [string, { method: 'POST'; body: URLSearchParams }] {
+  const u = new URL(url);
+  const body = new URLSearchParams(u.search);
+  u.search = '';
+  return [u.href, { method: 'POST', body }];
 }
