@@ -191,16 +191,16 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
 
     renderError: async (ctx, out) => views.error(ctx, out),
 
-    // The authorization code flow only (OAuth 2.1 §4.1; RFC 9700 §2.1.2
-    // retires the implicit grant, and OpenID Connect's hybrid types put an ID
-    // token in the front channel for no gain once PKCE binds the code). The
-    // library's default also offers `code id_token` and `id_token`, which
-    // return an ID token from the authorization endpoint, and so advertises
-    // the `implicit` grant. `none` (OAuth 2.0 Multiple Response Types §4)
-    // returns no token and would be harmless, but nothing here uses it and
-    // none of the OpenID conformance plans (Basic, Implicit, Hybrid, Dynamic)
-    // asks for it, so it is not offered either: every value listed is a
-    // promise to clients.
+    // The authorization code flow only (OAuth 2.1 §4.1 drops the implicit
+    // grant; RFC 9700 §2.1.2 says not to use it; OpenID Connect's hybrid
+    // types put an ID token in the front channel for no gain once PKCE binds
+    // the code). The library's default also offers `code id_token` and
+    // `id_token`, which return an ID token from the authorization endpoint,
+    // and so advertises the `implicit` grant. `none` (OAuth 2.0 Multiple
+    // Response Types §4) returns no token and would be harmless, but nothing
+    // here uses it and none of the conformance plans the library is certified
+    // with (Basic, Implicit, Hybrid, Dynamic) asks for it, so it is not
+    // offered either: every value listed is a promise to clients.
     //
     // IMPLICIT_AND_HYBRID=true adds OpenID Connect Core's implicit (§3.2) and
     // hybrid (§3.3) response types, for the conformance plans that test them.

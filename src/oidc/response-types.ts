@@ -5,10 +5,10 @@ import type { KoaContextWithOIDC, ResponseType } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 
 /** The authorization code flow only (OAuth 2.1 §4.1; RFC 9700 §2.1.2). */
-export const CODE_ONLY: ResponseType[] = ['code'];
+export const CODE_ONLY: readonly ResponseType[] = ['code'];
 
 /** Plus OpenID Connect Core's implicit (§3.2) and hybrid (§3.3) flows: IMPLICIT_AND_HYBRID=true. */
-export const WITH_IMPLICIT_AND_HYBRID: ResponseType[] = [
+export const WITH_IMPLICIT_AND_HYBRID: readonly ResponseType[] = [
   'code',
   'code id_token',
   'code token',
@@ -18,7 +18,7 @@ export const WITH_IMPLICIT_AND_HYBRID: ResponseType[] = [
 ];
 
 export function offeredResponseTypes(config: Pick<Config, 'implicitAndHybrid'>): ResponseType[] {
-  return config.implicitAndHybrid ? WITH_IMPLICIT_AND_HYBRID : CODE_ONLY;
+  return [...(config.implicitAndHybrid ? WITH_IMPLICIT_AND_HYBRID : CODE_ONLY)];
 }
 
 /** "id_token code" and "code id_token" are the same type (OAuth 2.0 Multiple Response Types §3: order does not matter). */
