@@ -11,6 +11,7 @@ import { migrate, readMigrations } from './db/migrate.js';
 import { SecretBox } from './db/secret-box.js';
 import { ensureSigningKeys } from './oidc/keys.js';
 import { createProvider, type ProviderParts } from './oidc/provider.js';
+import { offeredResponseTypes } from './oidc/response-types.js';
 import { Clients } from './clients/clients.js';
 import { AccountError } from './accounts/accounts.js';
 import { Shop } from './api/shop.js';
@@ -39,7 +40,7 @@ export async function prepare(config: Config): Promise<Prepared> {
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
   await ensureSigningKeys(database.db, new SecretBox(secrets.secretKey));
   const parts = await createProvider(config, secrets, database.db, join(ROOT, 'views'));
-  return { ...parts, database, secrets, clientService: new Clients(parts.provider, parts.clients), shop: new Shop(database.db) };
+  return { ...parts, database, secrets, clientService: new Clients(parts.provider, parts.clients, offeredResponseTypes(config)), shop: new Shop(database.db) };
 }
 
 /** What createApp needs, from what prepare() made: the server and the tests wire the app the same way. */

@@ -131,6 +131,8 @@ describe.each([
   ['client:create with an unknown option', 'client:create', ['--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--colour', 'blue'], /--colour/, 2],
   ['client:create with a bad --auth-method', 'client:create', ['--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--auth-method', 'private_key_jwt'], /--auth-method.*client_secret_basic/, 2],
   ['client:create with a redirect URI that is not a URL', 'client:create', ['--name', 'X', '--redirect-uri', 'not a url'], /redirect_uri/, 1],
+  // The server offers `code` only unless IMPLICIT_AND_HYBRID=true (tests/response-types.test.ts).
+  ['client:create with a response type the server does not offer', 'client:create', ['--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--response-type', 'code id_token'], /^error: response type 'code id_token' is not offered by this server; it offers 'code' \(IMPLICIT_AND_HYBRID=true adds it\)$/m, 1],
   ['user:create with a username that is taken', 'user:create', ['--username', USER.username, '--password', 'another-long-password'], /cli\.alice.*taken|taken.*cli\.alice/, 1],
   ['user:create with a short password', 'user:create', ['--username', 'cli.carol', '--password', 'short'], /password.*8/, 1],
 ] as const)('%s', (_title, command, args, message, exitCode) => {

@@ -2,7 +2,8 @@
 // messages go to stderr; a bad argument exits 2, a failure 1.
 //
 //   client:create --name N --redirect-uri U [--redirect-uri U2] [--post-logout-redirect-uri U]
-//                 [--scope "..."] [--grant-type G]... [--auth-method client_secret_basic|client_secret_post|none]
+//                 [--scope "..."] [--grant-type G]... [--response-type "code id_token"]...
+//                 [--auth-method client_secret_basic|client_secret_post|none]
 //   client:create --name N --resource-server      (credentials for an API that introspects tokens)
 //   user:create   --username U --password P [--server-id S] [--email E] [--name N]
 //   keys:rotate   [--stage | --activate]   (one node: no option; several nodes: --stage, restart all, --activate, restart all)
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, ParseArgsConfig['options']> = {
     'post-logout-redirect-uri': { type: 'string', multiple: true },
     scope: { type: 'string' },
     'grant-type': { type: 'string', multiple: true },
+    'response-type': { type: 'string', multiple: true },
     'auth-method': { type: 'string' },
     'resource-server': { type: 'boolean' },
   },
@@ -67,15 +69,18 @@ async function run(argv: string[]): Promise<unknown> {
     const name = required(values, 'name');
     const redirectUris = (values['redirect-uri'] as string[] | undefined) ?? [];
     const grantTypes = values['grant-type'] as string[] | undefined;
+    const responseTypes = values['response-type'] as string[] | undefined;
     const authMethod = values['auth-method'] as string | undefined;
     if (authMethod !== undefined && !AUTH_METHODS.includes(authMethod as AuthMethod)) {
       throw new UsageError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}`);
     }
     const resourceServer = values['resource-server'] === true;
-    if (resourceServer && (grantTypes || redirectUris.length)) throw new UsageError('--resource-server takes no --grant-type or --redirect-uri');
+    if (resourceServer && (grantTypes || responseTypes || redirectUris.length)) {
+      throw new UsageError('--resource-server takes no --grant-type, --response-type or --redirect-uri');
+    }
     if (resourceServer && authMethod === 'none') throw new UsageError('--resource-server needs a secret: its --auth-method cannot be none');
-    const needsRedirect = !resourceServer && (!grantTypes || grantTypes.includes('authorization_code'));
-    if (needsRedirect && !redirectUris.length) throw new UsageError('--redirect-uri is required for the authorization_code grant');
+    const needsRedirect = !resourceServer && (!grantTypes || grantTypes.includes('authorization_code') || !!responseTypes);
+    if (needsRedirect && !redirectUris.length) throw new UsageError('--redirect-uri is required for the authorization_code grant and any --response-type');
     const prepared = await prepare(loadConfig());
     try {
       return await prepared.clientService.create({
@@ -83,6 +88,7 @@ async function run(argv: string[]): Promise<unknown> {
         redirectUris,
         postLogoutRedirectUris: values['post-logout-redirect-uri'] as string[] | undefined,
         grantTypes,
+        responseTypes,
         scope: values.scope as string | undefined,
         authMethod: authMethod as AuthMethod | undefined,
         resourceServer,

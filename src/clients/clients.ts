@@ -2,8 +2,9 @@
 // library validates the metadata itself, so what we store is exactly what it
 // would accept from dynamic registration.
 import { randomBytes } from 'node:crypto';
-import type { ClientMetadata, Provider } from 'oidc-provider';
+import type { ClientMetadata, Provider, ResponseType } from 'oidc-provider';
 import type { ClientStore } from './store.js';
+import { WITH_IMPLICIT_AND_HYBRID, sameResponseType } from '../oidc/response-types.js';
 
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
@@ -13,6 +14,8 @@ export interface NewClient {
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
   grantTypes?: string[];
+  /** Default `code`; others only when the provider offers them (IMPLICIT_AND_HYBRID). */
+  responseTypes?: string[];
   scope?: string;
   authMethod?: AuthMethod;
   /**
@@ -29,22 +32,37 @@ export class Clients {
   constructor(
     private readonly provider: Provider,
     private readonly store: ClientStore,
+    /** What the provider offers (src/oidc/response-types.ts). */
+    private readonly responseTypesOffered: readonly string[],
   ) {}
 
   /** Returns the stored metadata including the secret: the only time it is shown. */
   async create(input: NewClient): Promise<ClientMetadata> {
+    const responseTypes = (input.resourceServer ? [] : [...new Set(input.responseTypes ?? [])]) as ResponseType[];
+    // Client.validate would refuse these too, but it checks grant_types
+    // first and would complain about the implicit grant they imply rather
+    // than about what was asked for.
+    const unoffered = responseTypes.filter((rt) => !this.responseTypesOffered.some((offered) => sameResponseType(rt, offered)));
+    if (unoffered.length) {
+      throw new ClientError(
+        `response type ${unoffered.map((rt) => `'${rt}'`).join(', ')} is not offered by this server; it offers ${this.responseTypesOffered.map((rt) => `'${rt}'`).join(', ')}` +
+          (unoffered.every((rt) => WITH_IMPLICIT_AND_HYBRID.some((t) => sameResponseType(rt, t))) ? ' (IMPLICIT_AND_HYBRID=true adds it)' : ''),
+      );
+    }
     const grantTypes = input.resourceServer
       ? []
       : input.grantTypes?.length
         ? [...new Set(input.grantTypes)]
-        : ['authorization_code', 'refresh_token'];
+        : responseTypes.length
+          ? grantTypesFor(responseTypes)
+          : ['authorization_code', 'refresh_token'];
     const authMethod = input.authMethod ?? 'client_secret_basic';
     const metadata: ClientMetadata = {
       client_id: randomBytes(18).toString('base64url'),
       client_name: input.name,
       redirect_uris: input.resourceServer ? [] : input.redirectUris,
       grant_types: grantTypes,
-      response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
+      response_types: responseTypes.length ? responseTypes : grantTypes.includes('authorization_code') ? ['code'] : [],
       token_endpoint_auth_method: authMethod,
       ...(authMethod === 'none' ? {} : { client_secret: randomBytes(32).toString('base64url') }),
       ...(input.scope ? { scope: input.scope } : {}),
@@ -59,4 +77,18 @@ export class Clients {
     await this.store.save(metadata, { resourceServer: input.resourceServer });
     return metadata;
   }
+}
+
+/**
+ * The grants a set of response types implies, as the library pairs them
+ * (OpenID Connect Dynamic Client Registration §2): `code` needs
+ * authorization_code (and gets refresh_token, as every code client here),
+ * an `id_token` or `token` from the authorization endpoint needs implicit.
+ */
+function grantTypesFor(responseTypes: string[]): string[] {
+  const parts = new Set(responseTypes.flatMap((rt) => rt.split(' ')));
+  return [
+    ...(parts.has('code') ? ['authorization_code', 'refresh_token'] : []),
+    ...(parts.has('id_token') || parts.has('token') ? ['implicit'] : []),
+  ];
 }

@@ -45,6 +45,7 @@ const schema = z
     API_RESOURCE: z.url().optional(),
     REGISTRATION_ENABLED: bool.default(false),
     REGISTRATION_INITIAL_ACCESS_TOKEN: z.string().min(16).optional(),
+    IMPLICIT_AND_HYBRID: bool.default(false),
     API_MODE: z.enum(['in-process', 'introspection']).default('in-process'),
     API_PORT: z.coerce.number().int().min(0).max(65535).default(5001),
     INTROSPECTION_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
@@ -106,6 +107,11 @@ export interface Config {
   /** RFC 8707 resource indicator of our API, the audience of its tokens. */
   apiResource: string;
   registration: { enabled: boolean; initialAccessToken?: string };
+  /**
+   * Offer OpenID Connect's implicit and hybrid response types (tokens from the
+   * authorization endpoint) besides `code`; off by default (RFC 9700 §2.1.2).
+   */
+  implicitAndHybrid: boolean;
   api: {
     /** How /api checks tokens: AccessToken.find beside the provider, or RFC 7662 introspection. */
     mode: 'in-process' | 'introspection';
@@ -163,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     apiResource: e.API_RESOURCE ?? `${issuer}/api`,
     registration: { enabled: e.REGISTRATION_ENABLED, initialAccessToken: e.REGISTRATION_INITIAL_ACCESS_TOKEN },
+    implicitAndHybrid: e.IMPLICIT_AND_HYBRID,
     api: {
       mode: e.API_MODE,
       port: e.API_PORT,

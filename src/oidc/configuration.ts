@@ -10,6 +10,7 @@ import type { ClientStore } from '../clients/store.js';
 import { API_SCOPES } from './scopes.js';
 import { findAccount } from './find-account.js';
 import { loadExistingGrant } from './remembered-grant.js';
+import { offeredResponseTypes, wantsUserinfoTokenFromAuthorization } from './response-types.js';
 
 // Everything the library serves lives under /oauth/ (discovery stays at /.well-known/).
 export const ROUTES = {
@@ -75,7 +76,12 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
         enabled: true,
         // The API is the only resource there is, so it is also the one to pick
         // when a grant holds several (it cannot: getResourceServerInfo refuses others).
-        defaultResource: async () => config.apiResource,
+        // One exception, only reachable with IMPLICIT_AND_HYBRID: an OpenID
+        // Connect request for a `token` response type names no resource, so
+        // its access token is for UserInfo (Core §3.2.2.5, §5.3), as the code
+        // exchange's is (README, "Tokens for the API"); with the API as its
+        // audience the library would refuse it there.
+        defaultResource: async (ctx) => (wantsUserinfoTokenFromAuthorization(ctx) ? undefined : config.apiResource),
         getResourceServerInfo: async (_ctx, resource, client) => {
           if (resource !== config.apiResource) throw new errors.InvalidTarget();
           // A client registered with a `scope` may only get those of the API's scopes.
@@ -182,6 +188,23 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
     loadExistingGrant: loadExistingGrant(consents),
 
     renderError: async (ctx, out) => views.error(ctx, out),
+
+    // The authorization code flow only (OAuth 2.1 §4.1 drops the implicit
+    // grant; RFC 9700 §2.1.2 says not to use it; OpenID Connect's hybrid
+    // types put an ID token in the front channel for no gain once PKCE binds
+    // the code). The library's default also offers `code id_token` and
+    // `id_token`, which return an ID token from the authorization endpoint,
+    // and so advertises the `implicit` grant. `none` (OAuth 2.0 Multiple
+    // Response Types §4) returns no token and would be harmless, but nothing
+    // here uses it and none of the conformance plans the library is certified
+    // with (Basic, Implicit, Hybrid, Dynamic) asks for it, so it is not
+    // offered either: every value listed is a promise to clients.
+    //
+    // IMPLICIT_AND_HYBRID=true adds OpenID Connect Core's implicit (§3.2) and
+    // hybrid (§3.3) response types, for the conformance plans that test them.
+    // (`token` alone, OAuth 2.0's implicit grant, the library never offers.)
+    // (The lists: src/oidc/response-types.ts.)
+    responseTypes: offeredResponseTypes(config),
 
     // RFC 9700 §4.14.2: every use of a refresh token rotates it; presenting a
     // used one again revokes its grant (reuse detection): one authorization's
