@@ -45,11 +45,11 @@ class ArtifactAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.#payload(await this.db.oidcArtifact.findUnique({ where: { model_uid: { model: this.model, uid } } }));
+    return this.#payload(await this.db.oidcArtifact.findFirst({ where: { model: this.model, uid } }));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.#payload(await this.db.oidcArtifact.findUnique({ where: { model_userCode: { model: this.model, userCode } } }));
+    return this.#payload(await this.db.oidcArtifact.findFirst({ where: { model: this.model, userCode } }));
   }
 
   async consume(id: string): Promise<void> {
