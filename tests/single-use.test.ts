@@ -206,4 +206,19 @@ describe.each(targets)('%s', (_name, make) => {
       expect((await read(winners[0]!.body.registration_access_token!)).status).toBe(200);
     }
   }, 120_000);
+
+  test(`one person's session in ${CONCURRENT} authorization requests at once, ${ROUNDS} rounds: each gets its code, none a 5xx`, async () => {
+    await code(t, 'openid profile'); // signed in, consent given
+    for (let round = 0; round < ROUNDS; round++) {
+      const query = new URLSearchParams({ response_type: 'code', client_id: t.client.client_id, redirect_uri: REDIRECT_URI, scope: 'openid profile', state: `s${round}` });
+      // Every request saves the same session row at its end.
+      const answers = await Promise.all(
+        Array.from({ length: CONCURRENT }, async (_, i) => {
+          const res = await t.browser.request(`${t.nodes[i % t.nodes.length]!.base}/oauth/authorize?${query}`);
+          return { status: res.status, body: await res.text(), code: URL.parse(res.headers.get('location') ?? '')?.searchParams.get('code') };
+        }),
+      );
+      expect(answers.filter((a) => a.status !== 303 || !a.code)).toEqual([]);
+    }
+  }, 120_000);
 });
