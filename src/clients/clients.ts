@@ -2,7 +2,8 @@
 // library validates the metadata itself, so what we store is exactly what it
 // would accept from dynamic registration.
 import { randomBytes } from 'node:crypto';
-import type { ClientMetadata, Provider } from 'oidc-provider';
+import type { ClientMetadata } from 'oidc-provider';
+import type { ProviderHolder } from '../oidc/provider-holder.js';
 import type { ClientStore } from './store.js';
 
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
@@ -27,7 +28,7 @@ export class ClientError extends Error {}
 
 export class Clients {
   constructor(
-    private readonly provider: Provider,
+    private readonly provider: ProviderHolder,
     private readonly store: ClientStore,
   ) {}
 
@@ -51,7 +52,7 @@ export class Clients {
       ...(input.postLogoutRedirectUris?.length ? { post_logout_redirect_uris: input.postLogoutRedirectUris } : {}),
     };
     try {
-      await this.provider.Client.validate(metadata);
+      await this.provider.current.Client.validate(metadata);
     } catch (err) {
       const e = err as { error?: string; error_description?: string; message?: string };
       throw new ClientError(e.error_description ?? e.message ?? 'invalid client metadata');
