@@ -11,7 +11,7 @@
 //   item:create   --item-id ID --name N --img-url URL --amount A   (adds or updates a catalog item)
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadDotEnv, loadConfig } from '../config/index.js';
-import { prepare } from '../setup.js';
+import { prepare, type Prepared } from '../setup.js';
 import { AUTH_METHODS, type AuthMethod } from '../clients/clients.js';
 import { SecretBox } from '../db/secret-box.js';
 import { activateSigningKeys, activationWait, publishDelay, rotateSigningKeys, stageSigningKeys } from '../oidc/keys.js';
@@ -61,6 +61,15 @@ function parse(argv: string[]) {
   }
 }
 
+/**
+ * The Prisma client, and on PostgreSQL our own pool, which the adapter leaves
+ * open: its idle connections would keep the command alive for pg's 10 s idle timeout.
+ */
+async function close(prepared: Prepared): Promise<void> {
+  await prepared.database.db.$disconnect();
+  await prepared.database.pool?.end();
+}
+
 const required = (values: Record<string, unknown>, name: string): string => {
   const v = values[name];
   if (typeof v !== 'string' || !v) throw new UsageError(`--${name} is required`);
@@ -94,7 +103,7 @@ async function run(argv: string[]): Promise<unknown> {
         resourceServer,
       });
     } finally {
-      await prepared.database.db.$disconnect();
+      await close(prepared);
     }
   }
   if (command === 'user:create') {
@@ -111,7 +120,7 @@ async function run(argv: string[]): Promise<unknown> {
       });
       return { id: account.id, username: account.username, server_id: account.serverId, email: account.email, name: account.name };
     } finally {
-      await prepared.database.db.$disconnect();
+      await close(prepared);
     }
   }
   if (command === 'item:create') {
@@ -127,7 +136,7 @@ async function run(argv: string[]): Promise<unknown> {
       const item = await prepared.shop.putItem({ itemId, name, imgUrl, amount: Number(amount) });
       return { item_id: item.itemId, item_name: item.name, item_img_url: item.imgUrl, amount: String(item.amount) };
     } finally {
-      await prepared.database.db.$disconnect();
+      await close(prepared);
     }
   }
   // keys:rotate
@@ -173,7 +182,7 @@ async function run(argv: string[]): Promise<unknown> {
       next: `the server signs with the new keys within ${interval} s (KEY_REFRESH_INTERVAL); no restart. With several nodes use --stage, then --activate`,
     };
   } finally {
-    await db.$disconnect();
+    await close(prepared);
   }
 }
 
