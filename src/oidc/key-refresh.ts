@@ -9,7 +9,7 @@
 // tries again. The timer never keeps the process alive, and stop() waits for
 // a refresh in progress so that the database can be closed after it.
 import type { Logger } from '../log.js';
-import { keySetId, type StoredKey } from './keys.js';
+import { keySetId, keyStates, type StoredKey } from './keys.js';
 
 export interface KeyRefreshDeps {
   /** One query: the keys to publish, in signing order. */
@@ -65,7 +65,7 @@ export class KeyRefresh {
       return 'failed';
     }
     this.#keySet = keySet;
-    this.#log?.info({ keys: keySet }, 'signing keys: now using the keys from the database');
+    this.#log?.info({ keys: keyStates(keys) }, 'signing keys: now using the keys from the database');
     return 'replaced';
   }
 

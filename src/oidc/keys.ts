@@ -78,6 +78,13 @@ export function keySetId(keys: StoredKey[]): string {
   return keys.map((k) => `${k.kid}:${stateOf(k)}`).join(',');
 }
 
+/** Kids by state, for the log. */
+export function keyStates(keys: StoredKey[]): Record<'active' | 'staged' | 'retired', string[]> {
+  const states = { active: [] as string[], staged: [] as string[], retired: [] as string[] };
+  for (const k of keys) states[stateOf(k)].push(k.kid);
+  return states;
+}
+
 /** The private JWKS for the provider's `jwks` option, in the order of `keys`. */
 export function openJwks(box: SecretBox, keys: StoredKey[]): { keys: JWK[] } {
   return { keys: keys.map((k) => JSON.parse(box.open('signing-key', k.jwkEncrypted)) as JWK) };
