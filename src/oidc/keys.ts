@@ -26,6 +26,8 @@ async function newKey(db: Db, box: SecretBox, alg: Alg, state: 'active' | 'stage
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   try {
+    // createdAt from this process's clock, which activationWait compares
+    // with the clock of the --activate run (usually the same host).
     await db.signingKey.create({
       data: { kid, alg, createdAt: new Date(), activatedAt: state === 'active' ? new Date() : null, jwkEncrypted: box.seal('signing-key', JSON.stringify({ ...jwk, kid, alg, use: 'sig' })) },
     });
