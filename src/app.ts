@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
-import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from './config/index.js';
 import type { Db } from './db/client.js';
@@ -20,6 +19,7 @@ import { postAsGetShim } from './oidc/post-as-get-shim.js';
 import { ROUTES } from './oidc/configuration.js';
 import { apiMiddleware } from './api/routes.js';
 import type { Shop } from './api/shop.js';
+import type { ProviderHolder } from './oidc/provider-holder.js';
 import type { TokenVerifier } from './api/token-verifier.js';
 import type { Throttle } from './security/throttle.js';
 import { securityHeaders } from './security/headers.js';
@@ -31,7 +31,7 @@ import { metricsRoute } from './observability/metrics-route.js';
 export interface AppDeps {
   config: Config;
   db: Db;
-  provider: Provider;
+  provider: ProviderHolder;
   accounts: Accounts;
   consents: Consents;
   views: Views;
@@ -51,23 +51,25 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ keys: deps.cookieKeys, proxy: config.trustProxy, maxIpsCount: 1 });
 
   const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined }, 'request failed');
-  // Errors the library handles itself are reported here; never print them raw.
-  provider.on('server_error', (ctx: Koa.Context, err: unknown) => logError(err, ctx));
-  // Provider is a Koa app; its types only list the library's own events, so
-  // reach Koa's 'error' event through the Koa type. A listener here also
-  // stops Koa from printing the stack to stderr.
-  (provider as unknown as Koa).on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
-  app.on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
-
   const { metrics } = deps;
-  provider.on('grant.success', (ctx: KoaContextWithOIDC) => metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type) }));
   const countClientAuthFailure = (_ctx: KoaContextWithOIDC, err: { error?: string }) => {
     if (err.error === 'invalid_client') metrics.clientAuthFailures.inc();
   };
-  provider.on('grant.error', countClientAuthFailure);
-  provider.on('introspection.error', countClientAuthFailure);
-  provider.on('revocation.error', countClientAuthFailure);
-  provider.on('pushed_authorization_request.error', countClientAuthFailure);
+  // On this provider and on each that replaces it when the signing keys change.
+  provider.wire((current) => {
+    // Errors the library handles itself are reported here; never print them raw.
+    current.on('server_error', (ctx: Koa.Context, err: unknown) => logError(err, ctx));
+    // Provider is a Koa app; its types only list the library's own events, so
+    // reach Koa's 'error' event through the Koa type. A listener here also
+    // stops Koa from printing the stack to stderr.
+    (current as unknown as Koa).on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
+    current.on('grant.success', (ctx: KoaContextWithOIDC) => metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type) }));
+    current.on('grant.error', countClientAuthFailure);
+    current.on('introspection.error', countClientAuthFailure);
+    current.on('revocation.error', countClientAuthFailure);
+    current.on('pushed_authorization_request.error', countClientAuthFailure);
+  });
+  app.on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
 
   app.use(requestLog(log, metrics, config.trustProxy));
   app.use(securityHeaders(config.issuer));
@@ -151,7 +153,8 @@ export function createApp(deps: AppDeps): Koa {
     return next();
   });
 
-  // The provider answers everything else, on its own Koa context.
+  // The provider answers everything else, on its own Koa context: the one
+  // current when the request arrives.
   const callback = provider.callback();
   app.use(async (ctx) => {
     ctx.respond = false;

@@ -30,6 +30,9 @@ async function main(): Promise<void> {
   }
 
   const app = createApp(appDeps(config, prepared, log));
+  // Staged, activated and retired signing keys reach this node within
+  // KEY_REFRESH_INTERVAL, no restart (README, "Signing keys and their rotation").
+  prepared.keyRefresh.start(log);
 
   const purge = config.purgeInterval
     ? setInterval(() => {
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
 
   const server = await serve(app.callback(), config, log, async () => {
     clearInterval(purge);
+    await prepared.keyRefresh.stop();
     await prepared.database.db.$disconnect();
   });
   log.info({ issuer: config.issuer, address: server.address() }, 'listening');

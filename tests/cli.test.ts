@@ -211,3 +211,11 @@ test('keys:rotate prints the created and retired key ids; after a restart the JW
   const after = (await (await fetch(`${server.issuer}/oauth/jwks`)).json()) as { keys: { kid: string }[] };
   expect(after.keys.map((k) => k.kid).sort()).toEqual([...created, ...beforeKids].sort());
 });
+
+test('keys:rotate refuses --wait without --activate, and --activate with nothing staged: exit 2, a message, no JSON', async () => {
+  for (const args of [['--wait'], ['--stage', '--wait'], ['--activate']]) {
+    const run = await cli('keys:rotate', args);
+    expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
+    expect(run.stderr).toMatch(/^error: (--wait goes with --activate|nothing is staged: run keys:rotate --stage first)\n$/);
+  }
+});

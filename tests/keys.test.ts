@@ -1,18 +1,24 @@
 // Signing keys as a relying party sees them: the JWKS at /oauth/jwks, ID
-// tokens that verify against it, and a rotation that keeps old tokens valid.
-// The server runs on a database of this file's own, so that it can be
+// tokens that verify against it, and rotations that a running server follows
+// within KEY_REFRESH_INTERVAL (1 s here), with no restart, keeping old tokens
+// valid. The server runs on a database of this file's own, so that it can be
 // restarted on the same keys (the helper's close() removes only its own dir).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
-import { activateSigningKeys, rotateSigningKeys, stageSigningKeys } from '../src/oidc/keys.js';
+import { rotateSigningKeys } from '../src/oidc/keys.js';
 import { keyRetention } from '../src/oidc/provider.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { UserAgent, authorize } from './helpers/user-agent.js';
+import { UserAgent, authorize, isPage } from './helpers/user-agent.js';
+import { cli, waitFor, type Json } from './helpers/processes.js';
+
+const INTERVAL = 1; // KEY_REFRESH_INTERVAL, seconds
+// The next tick reads a change at most INTERVAL after it; the rest is polling and a loaded machine.
+const WITHIN_MS = INTERVAL * 1000 + 1500;
 
 const dir = mkdtempSync(join(tmpdir(), 'oidc-keys-'));
-const dbEnv = { DATABASE_URL: `file:${join(dir, 'keys.db')}`, DATA_DIR: dir };
+const dbEnv = { DATABASE_URL: `file:${join(dir, 'keys.db')}`, DATA_DIR: dir, KEY_REFRESH_INTERVAL: String(INTERVAL) };
 
 let server: TestServer;
 let client: { client_id: string; client_secret?: string };
@@ -108,39 +114,74 @@ test('signing keys are stored sealed: no row of the SigningKey table holds a pri
   }
 });
 
-test('after a rotation and a restart the JWKS has the new and the old keys, new ID tokens use the new key, old ones still verify', async () => {
+test('a restart serves the same keys: they come from the database, not from the process', async () => {
+  const before = (await jwks(server.issuer)).map((k) => k.kid).sort();
+  const token = await idToken(server);
   const oldIssuer = server.issuer;
-  const oldKeys = await jwks(oldIssuer);
-  const oldKids = oldKeys.map((k) => k.kid!).sort();
+  await server.close();
+  server = await startServer(dbEnv);
+  expect(server.issuer).not.toBe(oldIssuer); // another port; the keys come from the database
+  expect((await jwks(server.issuer)).map((k) => k.kid).sort()).toEqual(before);
+  expect(decodeProtectedHeader(await idToken(server)).kid).toBe(decodeProtectedHeader(token).kid);
+});
+
+test('one node: keys:rotate reaches the running server within KEY_REFRESH_INTERVAL; the JWKS has the new and the old keys, new ID tokens use the new key, old ones still verify', async () => {
+  const oldKids = (await jwks(server.issuer)).map((k) => k.kid!).sort();
   const oldToken = await idToken(server);
   const oldKid = decodeProtectedHeader(oldToken).kid;
   expect(oldKids).toContain(oldKid);
 
-  const rotation = await rotateSigningKeys(server.prepared.database.db, server.prepared.box, keyRetention(server.config));
+  // The command line, as an operator runs it, on the server's database.
+  const rotation: Json = await cli('keys:rotate', [], dbEnv);
   expect([...rotation.retired].sort()).toEqual(oldKids);
   expect(rotation.created).toHaveLength(2);
   expect(rotation.deleted).toEqual([]);
+  expect(rotation.next).toMatch(/within 1 s .*no restart/);
+  const { activatedAt } = (await server.prepared.database.db.signingKey.findUnique({ where: { kid: rotation.created[0] } }))!;
 
-  // Restart: a new instance of the app on the same database and DATA_DIR.
-  await server.close();
-  server = await startServer(dbEnv);
-  expect(server.issuer).not.toBe(oldIssuer); // another port; the keys come from the database
-
+  const expected = [...rotation.created, ...oldKids].sort();
+  await waitFor('the new keys in the JWKS', async () => (await jwks(server.issuer)).map((k) => k.kid).sort().join() === expected.join(), WITHIN_MS);
+  // From the moment the keys were stored, not from the CLI's answer.
+  expect(Date.now() - activatedAt!.getTime()).toBeLessThanOrEqual(WITHIN_MS);
   const keys = await jwks(server.issuer);
-  expect(keys.map((k) => k.kid).sort()).toEqual([...rotation.created, ...oldKids].sort());
   for (const key of keys) for (const member of PRIVATE_MEMBERS) expect(key).not.toHaveProperty(member);
   const newRsaKid = keys.find((k) => k.alg === 'RS256' && rotation.created.includes(k.kid!))?.kid;
   expect(newRsaKid).toEqual(expect.any(String));
 
+  // Published and signing at once: one node cannot be asked by a client that has not seen its JWKS.
   const newToken = await idToken(server);
   expect(decodeProtectedHeader(newToken).kid).toBe(newRsaKid);
   await expect(verify(newToken, server.issuer, server.issuer)).resolves.toMatchObject({ payload: { sub: user.id } });
-
-  // The token signed before the rotation, checked against the restarted server's JWKS.
-  await expect(verify(oldToken, server.issuer, oldIssuer)).resolves.toMatchObject({ protectedHeader: { kid: oldKid }, payload: { sub: user.id } });
+  // The token signed before the rotation, checked against the same server's JWKS now.
+  await expect(verify(oldToken, server.issuer, server.issuer)).resolves.toMatchObject({ protectedHeader: { kid: oldKid }, payload: { sub: user.id } });
 });
 
-test('a retired key leaves the JWKS at the first rotation after its retention has passed', async () => {
+test('a sign-in begun before a key change finishes after it, and its ID token carries the new key', async () => {
+  const ua = new UserAgent(server.issuer);
+  const login = await ua.navigate(`${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=openid&state=s2&nonce=n-${Date.now()}`);
+  if (!isPage(login) || !login.html.includes('/login"')) throw new Error('expected the login page');
+
+  const before = server.prepared.provider.current;
+  const rotation = await rotateSigningKeys(server.prepared.database.db, server.prepared.box, keyRetention(server.config));
+  await waitFor('the server to take the new keys', async () => server.prepared.provider.current !== before, WITHIN_MS);
+
+  // The interaction, its cookies and the session outlive the provider instance that started them.
+  let step = await ua.submit(login, '/login', { username: user.username, password: user.password });
+  if (isPage(step) && step.html.includes('/confirm"')) step = await ua.submit(step, '/confirm');
+  if (isPage(step)) throw new Error(`unexpected page ${step.status} ${step.url}`);
+  const code = new URL(step.redirect).searchParams.get('code');
+  expect(code).toBeTruthy();
+  const res = await fetch(`${server.issuer}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: code! }),
+  });
+  expect(res.status).toBe(200);
+  const { id_token } = (await res.json()) as { id_token: string };
+  expect(rotation.created).toContain(decodeProtectedHeader(id_token).kid);
+});
+
+test('a retired key leaves the JWKS of the running server at the first rotation after its retention has passed', async () => {
   const before = (await jwks(server.issuer)).map((k) => k.kid!);
   const active = (await server.prepared.database.db.signingKey.findMany({ where: { retiredAt: null } })).map((k) => k.kid).sort();
   const retired = before.filter((kid) => !active.includes(kid)).sort();
@@ -152,39 +193,38 @@ test('a retired key leaves the JWKS at the first rotation after its retention ha
   expect([...rotation.deleted].sort()).toEqual(retired);
   expect([...rotation.retired].sort()).toEqual(active);
 
-  await server.close();
-  server = await startServer(dbEnv);
-  const after = (await jwks(server.issuer)).map((k) => k.kid).sort();
-  expect(after).toEqual([...rotation.created, ...active].sort());
+  const expected = [...rotation.created, ...active].sort().join();
+  await waitFor('the JWKS without the deleted keys', async () => (await jwks(server.issuer)).map((k) => k.kid).sort().join() === expected, WITHIN_MS);
 });
 
-test('several nodes: a staged key is published everywhere before any node signs with it', async () => {
-  const db = server.prepared.database.db;
-  const activeRsa = (await db.signingKey.findFirst({ where: { alg: 'RS256', retiredAt: null, activatedAt: { not: null } } }))!.kid;
-
-  const staged = await stageSigningKeys(db, server.prepared.box);
-  expect(staged).toHaveLength(2);
-  // Rolling restart, one node after the other: both publish the staged keys, both still sign with the active one.
-  await server.close();
-  server = await startServer(dbEnv);
-  const other = await startServer(dbEnv);
+test('a refresh with nothing changed keeps the provider; a change builds one new provider, once', async () => {
+  // Its own server, whose timer never fires during the test: refresh() by hand.
+  const quiet = await startServer({ KEY_REFRESH_INTERVAL: '3600' });
   try {
-    for (const node of [server, other]) {
-      expect((await jwks(node.issuer)).map((k) => k.kid)).toEqual(expect.arrayContaining(staged));
-      expect(decodeProtectedHeader(await idToken(node)).kid).toBe(activeRsa);
-    }
+    const first = quiet.prepared.provider.current;
+    expect(await quiet.prepared.keyRefresh.refresh()).toBe('unchanged');
+    expect(quiet.prepared.provider.current).toBe(first);
 
-    const activation = await activateSigningKeys(db, keyRetention(server.config));
-    expect(activation.activated.sort()).toEqual([...staged].sort());
-    expect(activation.retired).toContain(activeRsa);
-    // Restart only the first node: it signs with the new key, which the other, not yet restarted, already publishes.
-    await server.close();
-    server = await startServer(dbEnv);
-    const fresh = await idToken(server);
-    const newKid = decodeProtectedHeader(fresh).kid!;
-    expect(staged).toContain(newKid);
-    await expect(verify(fresh, other.issuer, server.issuer)).resolves.toMatchObject({ payload: { sub: user.id } });
+    await rotateSigningKeys(quiet.prepared.database.db, quiet.prepared.box, keyRetention(quiet.config));
+    expect(await quiet.prepared.keyRefresh.refresh()).toBe('replaced');
+    const second = quiet.prepared.provider.current;
+    expect(second).not.toBe(first);
+    expect(await quiet.prepared.keyRefresh.refresh()).toBe('unchanged');
+    expect(quiet.prepared.provider.current).toBe(second);
   } finally {
-    await other.close();
+    await quiet.close();
+  }
+});
+
+test('a key the server cannot open (sealed with another SECRET_KEY) is logged, and the server keeps signing with the keys it has', async () => {
+  const quiet = await startServer({ KEY_REFRESH_INTERVAL: '3600', LOG_LEVEL: 'warn' });
+  try {
+    const published = (await jwks(quiet.issuer)).map((k) => k.kid).sort();
+    await quiet.prepared.database.db.signingKey.create({ data: { kid: 'foreign', alg: 'RS256', createdAt: new Date(), jwkEncrypted: 'v1.not-sealed-with-our-key' } });
+    expect(await quiet.prepared.keyRefresh.refresh()).toBe('failed');
+    expect((await jwks(quiet.issuer)).map((k) => k.kid).sort()).toEqual(published);
+    expect(quiet.logs.map((l) => JSON.parse(l) as { msg: string }).map((l) => l.msg)).toContain('signing keys: cannot use the new keys; keeping the current ones');
+  } finally {
+    await quiet.close();
   }
 });

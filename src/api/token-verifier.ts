@@ -5,7 +5,7 @@
 //    there, same client and account) — no HTTP round trip;
 //  - over RFC 7662 introspection, when the API is a process of its own, with
 //    its own client credentials and a short, bounded cache.
-import type Provider from 'oidc-provider';
+import type { ProviderHolder } from '../oidc/provider-holder.js';
 import type { Config } from '../config/index.js';
 
 export interface TokenInfo {
@@ -22,9 +22,10 @@ export interface TokenVerifier {
   verify(token: string): Promise<TokenInfo | undefined>;
 }
 
-export function inProcessVerifier(provider: Provider): TokenVerifier {
+export function inProcessVerifier(holder: ProviderHolder): TokenVerifier {
   return {
     async verify(value) {
+      const provider = holder.current;
       const token = await provider.AccessToken.find(value);
       if (!token || !token.exp) return undefined;
       const grant = await provider.Grant.find(token.grantId);
@@ -103,7 +104,7 @@ export function introspectionVerifier(opts: IntrospectionOptions): TokenVerifier
 }
 
 /** The verifier the settings ask for; `provider` is only needed in-process. */
-export function verifierFor(config: Config, provider?: Provider, mode = config.api.mode): TokenVerifier {
+export function verifierFor(config: Config, provider?: ProviderHolder, mode = config.api.mode): TokenVerifier {
   if (mode === 'in-process') {
     if (!provider) throw new Error('in-process token checks need the provider in the same process');
     return inProcessVerifier(provider);

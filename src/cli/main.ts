@@ -1,22 +1,28 @@
 // Command line for automation and teaching. Prints only JSON on stdout;
-// messages go to stderr; a bad argument exits 2, a failure 1.
+// messages go to stderr; a bad argument exits 2, a failure 1, and "not yet,
+// try again in N s" 75 (EX_TEMPFAIL in sysexits.h).
 //
 //   client:create --name N --redirect-uri U [--redirect-uri U2] [--post-logout-redirect-uri U]
 //                 [--scope "..."] [--grant-type G]... [--response-type "code id_token"]...
 //                 [--auth-method client_secret_basic|client_secret_post|none]
 //   client:create --name N --resource-server      (credentials for an API that introspects tokens)
 //   user:create   --username U --password P [--server-id S] [--email E] [--name N]
-//   keys:rotate   [--stage | --activate]   (one node: no option; several nodes: --stage, restart all, --activate, restart all)
+//   keys:rotate   [--stage | --activate [--wait]]   (one node: no option; several nodes: --stage, then --activate
+//                 once every node publishes the staged keys: KEY_REFRESH_INTERVAL + 1 s later)
 //   item:create   --item-id ID --name N --img-url URL --amount A   (adds or updates a catalog item)
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadDotEnv, loadConfig } from '../config/index.js';
-import { prepare } from '../setup.js';
+import { prepare, type Prepared } from '../setup.js';
 import { AUTH_METHODS, type AuthMethod } from '../clients/clients.js';
 import { SecretBox } from '../db/secret-box.js';
-import { activateSigningKeys, rotateSigningKeys, stageSigningKeys } from '../oidc/keys.js';
+import { activateSigningKeys, activationWait, publishDelay, rotateSigningKeys, stageSigningKeys } from '../oidc/keys.js';
 import { keyRetention } from '../oidc/provider.js';
 
 class UsageError extends Error {}
+/** The command may succeed later, unchanged. */
+class TryLater extends Error {}
+
+const secondsOf = (ms: number) => Math.ceil(ms / 100) / 10;
 
 const COMMANDS: Record<string, ParseArgsConfig['options']> = {
   'client:create': {
@@ -36,7 +42,7 @@ const COMMANDS: Record<string, ParseArgsConfig['options']> = {
     email: { type: 'string' },
     name: { type: 'string' },
   },
-  'keys:rotate': { stage: { type: 'boolean' }, activate: { type: 'boolean' } },
+  'keys:rotate': { stage: { type: 'boolean' }, activate: { type: 'boolean' }, wait: { type: 'boolean' } },
   'item:create': {
     'item-id': { type: 'string' },
     name: { type: 'string' },
@@ -55,6 +61,15 @@ function parse(argv: string[]) {
   } catch (err) {
     throw new UsageError(`${command}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The Prisma client, and on PostgreSQL our own pool, which the adapter leaves
+ * open: its idle connections would keep the command alive for pg's 10 s idle timeout.
+ */
+async function close(prepared: Prepared): Promise<void> {
+  await prepared.database.db.$disconnect();
+  await prepared.database.pool?.end();
 }
 
 const required = (values: Record<string, unknown>, name: string): string => {
@@ -94,7 +109,7 @@ async function run(argv: string[]): Promise<unknown> {
         resourceServer,
       });
     } finally {
-      await prepared.database.db.$disconnect();
+      await close(prepared);
     }
   }
   if (command === 'user:create') {
@@ -111,7 +126,7 @@ async function run(argv: string[]): Promise<unknown> {
       });
       return { id: account.id, username: account.username, server_id: account.serverId, email: account.email, name: account.name };
     } finally {
-      await prepared.database.db.$disconnect();
+      await close(prepared);
     }
   }
   if (command === 'item:create') {
@@ -127,28 +142,53 @@ async function run(argv: string[]): Promise<unknown> {
       const item = await prepared.shop.putItem({ itemId, name, imgUrl, amount: Number(amount) });
       return { item_id: item.itemId, item_name: item.name, item_img_url: item.imgUrl, amount: String(item.amount) };
     } finally {
-      await prepared.database.db.$disconnect();
+      await close(prepared);
     }
   }
   // keys:rotate
   if (values.stage && values.activate) throw new UsageError('keys:rotate takes --stage or --activate, not both');
+  if (values.wait && !values.activate) throw new UsageError('--wait goes with --activate');
   const config = loadConfig();
   const prepared = await prepare(config);
   const db = prepared.database.db;
   const box = new SecretBox(prepared.secrets.secretKey);
+  const interval = config.keyRefreshInterval;
   try {
     if (values.stage) {
-      return { staged: await stageSigningKeys(db, box), next: 'restart every node (they now publish the staged keys), then keys:rotate --activate' };
+      const staged = await stageSigningKeys(db, box);
+      const wait = (await activationWait(db, interval)) ?? publishDelay(interval);
+      return {
+        staged,
+        activate_after: new Date(Date.now() + wait).toISOString(),
+        wait_seconds: secondsOf(wait),
+        next: `every node publishes the staged keys within ${secondsOf(publishDelay(interval))} s (KEY_REFRESH_INTERVAL ${interval} s, and 1 s for the refresh itself); then run keys:rotate --activate`,
+      };
     }
     if (values.activate) {
+      let wait = await activationWait(db, interval);
+      if (wait === undefined) throw new UsageError('nothing is staged: run keys:rotate --stage first');
+      if (wait > 0 && !values.wait) {
+        throw new TryLater(
+          `too early: some node may not publish the staged keys yet (they reach every node within KEY_REFRESH_INTERVAL ${interval} s + 1 s); ` +
+            `run keys:rotate --activate again in ${secondsOf(wait)} s, or add --wait`,
+        );
+      }
+      while (wait !== undefined && wait > 0) {
+        process.stderr.write(`waiting ${secondsOf(wait)} s until every node publishes the staged keys\n`);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = await activationWait(db, interval);
+      }
       const activation = await activateSigningKeys(db, keyRetention(config));
       if (!activation.activated.length) throw new UsageError('nothing is staged: run keys:rotate --stage first');
-      return { ...activation, next: 'restart every node: they sign with the activated keys from their next start' };
+      return { ...activation, next: `every node signs with the activated keys within ${interval} s (KEY_REFRESH_INTERVAL); no restart` };
     }
     const rotation = await rotateSigningKeys(db, box, keyRetention(config));
-    return { ...rotation, next: 'restart the server: it signs with the new keys from its next start; with several nodes use --stage and --activate' };
+    return {
+      ...rotation,
+      next: `the server signs with the new keys within ${interval} s (KEY_REFRESH_INTERVAL); no restart. With several nodes use --stage, then --activate`,
+    };
   } finally {
-    await db.$disconnect();
+    await close(prepared);
   }
 }
 
@@ -159,6 +199,6 @@ run(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    process.exitCode = err instanceof UsageError ? 2 : err instanceof TryLater ? 75 : 1;
   },
 );

@@ -2,7 +2,8 @@
 // library validates the metadata itself, so what we store is exactly what it
 // would accept from dynamic registration.
 import { randomBytes } from 'node:crypto';
-import type { ClientMetadata, Provider, ResponseType } from 'oidc-provider';
+import type { ClientMetadata, ResponseType } from 'oidc-provider';
+import type { ProviderHolder } from '../oidc/provider-holder.js';
 import type { ClientStore } from './store.js';
 import { WITH_IMPLICIT_AND_HYBRID, sameResponseType } from '../oidc/response-types.js';
 
@@ -30,7 +31,7 @@ export class ClientError extends Error {}
 
 export class Clients {
   constructor(
-    private readonly provider: Provider,
+    private readonly provider: ProviderHolder,
     private readonly store: ClientStore,
     /** What the provider offers (src/oidc/response-types.ts). */
     private readonly responseTypesOffered: readonly string[],
@@ -69,7 +70,7 @@ export class Clients {
       ...(input.postLogoutRedirectUris?.length ? { post_logout_redirect_uris: input.postLogoutRedirectUris } : {}),
     };
     try {
-      await this.provider.Client.validate(metadata);
+      await this.provider.current.Client.validate(metadata);
     } catch (err) {
       const e = err as { error?: string; error_description?: string; message?: string };
       throw new ClientError(e.error_description ?? e.message ?? 'invalid client metadata');

@@ -61,6 +61,7 @@ const schema = z
     CLIENT_AUTH_MAX_FAILURES_PER_IP: z.coerce.number().int().positive().default(100),
     METRICS_TOKEN: z.string().min(16).optional(),
     PURGE_INTERVAL: z.coerce.number().int().min(0).default(600),
+    KEY_REFRESH_INTERVAL: seconds.max(3600).default(30),
     SEED_DEMO: bool.optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
@@ -126,6 +127,11 @@ export interface Config {
   metricsToken?: string;
   /** Seconds between purges of expired codes, tokens, sessions...; 0 turns them off. */
   purgeInterval: number;
+  /**
+   * Seconds between a node's reads of the signing keys: the longest a staged,
+   * activated or retired key takes to reach a running node.
+   */
+  keyRefreshInterval: number;
   seedDemo: boolean;
   logLevel: Env['LOG_LEVEL'];
 }
@@ -191,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsToken: e.METRICS_TOKEN,
     purgeInterval: e.PURGE_INTERVAL,
+    keyRefreshInterval: e.KEY_REFRESH_INTERVAL,
     // A demo account in production would be a known account: never by default there.
     seedDemo: e.SEED_DEMO ?? e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL,

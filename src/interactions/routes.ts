@@ -5,6 +5,7 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import { errors, type Provider } from 'oidc-provider';
+import type { ProviderHolder } from '../oidc/provider-holder.js';
 import type { Context } from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Consents } from './consents.js';
@@ -16,7 +17,8 @@ import { translator, hasMessage, type Locale } from './i18n.js';
 import { KdfBusy } from '../accounts/password.js';
 
 export interface InteractionDeps {
-  provider: Provider;
+  /** Read at each use: the provider is replaced when the signing keys change. */
+  provider: ProviderHolder;
   accounts: Accounts;
   consents: Consents;
   views: Views;
@@ -43,7 +45,7 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
   const clientName = async (details: Details) => {
-    const client = await provider.Client.find(String(details.params.client_id));
+    const client = await provider.current.Client.find(String(details.params.client_id));
     return client?.clientName ?? String(details.params.client_id);
   };
 
@@ -98,7 +100,7 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
   });
 
   router.get('/:uid', async (ctx) => {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const details = await provider.current.interactionDetails(ctx.req, ctx.res);
     if (details.prompt.name === 'login') return renderLogin(ctx, details);
     if (details.prompt.name === 'consent') return renderConsent(ctx, details);
     throw new WrongPrompt();
@@ -135,7 +137,7 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
       return renderLogin(ctx, details, t('login.failed'), username.slice(0, 64));
     }
     await throttle.loginSucceeded(username, ctx.ip);
-    await provider.interactionFinished(
+    await provider.current.interactionFinished(
       ctx.req,
       ctx.res,
       { login: { accountId: account.id, amr: ['pwd'] } },
@@ -152,9 +154,9 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
 
     // The grant this authorization was given from remembered consent, if any
     // (src/oidc/remembered-grant.ts): widen it with what is allowed now.
-    const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+    const existing = details.grantId ? await provider.current.Grant.find(details.grantId) : undefined;
     const grant =
-      existing && existing.accountId === accountId && existing.clientId === clientId ? existing : new provider.Grant({ accountId, clientId });
+      existing && existing.accountId === accountId && existing.clientId === clientId ? existing : new provider.current.Grant({ accountId, clientId });
     const allowed = {
       scopes: prompt.missingOIDCScope ?? [],
       claims: prompt.missingOIDCClaims ?? [],
@@ -167,15 +169,15 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
     // Remembered for the next authorizations, which get grants of their own.
     await consents.remember(accountId, clientId, allowed);
 
-    await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    await provider.current.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 
   // "Cancel" at login and "Deny" at consent: the client gets access_denied
   // at its redirect URI (RFC 6749 §4.1.2.1).
   router.post('/:uid/abort', form, async (ctx) => {
-    await provider.interactionDetails(ctx.req, ctx.res);
+    await provider.current.interactionDetails(ctx.req, ctx.res);
     if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return views.problem(ctx, 403, 'error.csrf');
-    await provider.interactionFinished(
+    await provider.current.interactionFinished(
       ctx.req,
       ctx.res,
       { error: 'access_denied', error_description: 'End-User aborted interaction' },
@@ -184,7 +186,7 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
   });
 
   async function load(ctx: Context, expected: 'login' | 'consent'): Promise<Details> {
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const details = await provider.current.interactionDetails(ctx.req, ctx.res);
     if (details.prompt.name !== expected) throw new WrongPrompt();
     return details;
   }

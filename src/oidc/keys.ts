@@ -5,8 +5,10 @@
 // with the first key of the wanted algorithm: active keys come first.
 //
 // Rotation on several nodes follows the library's advice (docs, `jwks`):
-// stage, restart every node (all now publish the new keys), activate,
-// restart every node (all now sign with them). One node can do both at once.
+// stage (every node publishes the new keys), then activate (every node signs
+// with them). Running nodes read the keys every KEY_REFRESH_INTERVAL seconds
+// (src/oidc/key-refresh.ts), so the two steps need no restart, only that
+// long between them (activationWait). One node can do both at once.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secret-box.js';
@@ -24,8 +26,10 @@ async function newKey(db: Db, box: SecretBox, alg: Alg, state: 'active' | 'stage
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   try {
+    // createdAt from this process's clock, which activationWait compares
+    // with the clock of the --activate run (usually the same host).
     await db.signingKey.create({
-      data: { kid, alg, activatedAt: state === 'active' ? new Date() : null, jwkEncrypted: box.seal('signing-key', JSON.stringify({ ...jwk, kid, alg, use: 'sig' })) },
+      data: { kid, alg, createdAt: new Date(), activatedAt: state === 'active' ? new Date() : null, jwkEncrypted: box.seal('signing-key', JSON.stringify({ ...jwk, kid, alg, use: 'sig' })) },
     });
     return kid;
   } catch (err) {
@@ -47,16 +51,68 @@ export async function ensureSigningKeys(db: Db, box: SecretBox): Promise<string[
   return created;
 }
 
-/** The private JWKS for the provider: active, then staged, then retired keys still within `retention` seconds. */
-export async function loadJwks(db: Db, box: SecretBox, retention: number, now = new Date()): Promise<{ keys: JWK[] }> {
+export interface StoredKey {
+  kid: string;
+  alg: string;
+  createdAt: Date;
+  activatedAt: Date | null;
+  retiredAt: Date | null;
+  jwkEncrypted: string;
+}
+
+const stateOf = (k: StoredKey) => (k.retiredAt ? 'retired' : k.activatedAt ? 'active' : 'staged');
+const RANK = { active: 0, staged: 1, retired: 2 } as const;
+
+/**
+ * The keys to publish, in one query: active, then staged, then retired keys
+ * still within `retention` seconds, newest first within each state.
+ */
+export async function readSigningKeys(db: Db, retention: number, now = new Date()): Promise<StoredKey[]> {
   const rows = await db.signingKey.findMany({
     where: { OR: [{ retiredAt: null }, { retiredAt: { gt: new Date(now.getTime() - retention * 1000) } }] },
     orderBy: { createdAt: 'desc' },
   });
-  const rank = (r: (typeof rows)[number]) => (r.retiredAt ? 2 : r.activatedAt ? 0 : 1);
-  const ordered = rows.sort((a, b) => rank(a) - rank(b));
-  return { keys: ordered.map((r) => JSON.parse(box.open('signing-key', r.jwkEncrypted)) as JWK) };
+  return rows.sort((a, b) => RANK[stateOf(a)] - RANK[stateOf(b)]);
 }
+
+/** Which keys, in which state and order: equal for two reads exactly when the provider would be built the same. */
+export function keySetId(keys: StoredKey[]): string {
+  return keys.map((k) => `${k.kid}:${stateOf(k)}`).join(',');
+}
+
+/** Kids by state, for the log. */
+export function keyStates(keys: StoredKey[]): Record<'active' | 'staged' | 'retired', string[]> {
+  const states = { active: [] as string[], staged: [] as string[], retired: [] as string[] };
+  for (const k of keys) states[stateOf(k)].push(k.kid);
+  return states;
+}
+
+/** The private JWKS for the provider's `jwks` option, in the order of `keys`. */
+export function openJwks(box: SecretBox, keys: StoredKey[]): { keys: JWK[] } {
+  return { keys: keys.map((k) => JSON.parse(box.open('signing-key', k.jwkEncrypted)) as JWK) };
+}
+
+/** The private JWKS for the provider: active, then staged, then retired keys still within `retention` seconds. */
+export async function loadJwks(db: Db, box: SecretBox, retention: number, now = new Date()): Promise<{ keys: JWK[] }> {
+  return openJwks(box, await readSigningKeys(db, retention, now));
+}
+
+/**
+ * A node publishes a staged key at its first key refresh after the staging:
+ * within `refreshInterval` seconds, plus the refresh's own time (a query and
+ * building the provider), for which a second is ample. Until then no node
+ * may sign with it: a relying party asking another node for the JWKS would
+ * not find the key. Returns the milliseconds left to wait (0: activate now),
+ * or undefined when nothing is staged.
+ */
+export async function activationWait(db: Db, refreshInterval: number, now = new Date()): Promise<number | undefined> {
+  const newest = await db.signingKey.findFirst({ where: STAGED, orderBy: { createdAt: 'desc' } });
+  if (!newest) return undefined;
+  return Math.max(0, newest.createdAt.getTime() + publishDelay(refreshInterval) - now.getTime());
+}
+
+/** Milliseconds from staging to "published by every node that can reach the database". */
+export const publishDelay = (refreshInterval: number) => refreshInterval * 1000 + 1000;
 
 /** Creates a staged key for each algorithm that has none yet. Returns the staged kids. */
 export async function stageSigningKeys(db: Db, box: SecretBox): Promise<string[]> {
@@ -103,7 +159,7 @@ export interface Rotation {
   deleted: string[];
 }
 
-/** Stage and activate at once: for one node, which picks both up at its next start. */
+/** Stage and activate at once: for one node, which picks both up at its next key refresh. */
 export async function rotateSigningKeys(db: Db, box: SecretBox, retention: number, now = new Date()): Promise<Rotation> {
   await stageSigningKeys(db, box);
   const { activated, retired, deleted } = await activateSigningKeys(db, retention, now);

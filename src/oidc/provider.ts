@@ -1,4 +1,5 @@
-// Builds the oidc-provider instance from its parts. Used by the server and by
+// Builds the oidc-provider instance from its parts, and again whenever the
+// signing keys change (src/oidc/key-refresh.ts). Used by the server and by
 // the CLI (which needs the library's own client metadata validation).
 import Provider from 'oidc-provider';
 import type { Config } from '../config/index.js';
@@ -16,10 +17,15 @@ import { Throttle } from '../security/throttle.js';
 import { clientAuthThrottle } from '../security/client-auth-throttle.js';
 import { databaseUnavailable, markIfDatabaseUnavailable } from './database-unavailable.js';
 import { prismaAdapter } from './adapter.js';
-import { loadJwks } from './keys.js';
+import { openJwks, readSigningKeys, type StoredKey } from './keys.js';
+import { ProviderHolder } from './provider-holder.js';
+import { KeyRefresh } from './key-refresh.js';
 
 export interface ProviderParts {
-  provider: Provider;
+  /** The provider answering now; replaced when the signing keys change. */
+  provider: ProviderHolder;
+  /** Not running until started (src/main.ts): the CLI only needs the provider. */
+  keyRefresh: KeyRefresh;
   accounts: Accounts;
   clients: ClientStore;
   consents: Consents;
@@ -34,22 +40,35 @@ export async function createProvider(config: Config, secrets: Secrets, db: Db, v
   const clients = new ClientStore(db, box);
   const consents = new Consents(db, config.ttl.grant);
   const views = new Views(viewsDir, config.env !== 'development');
-  const jwks = await loadJwks(db, box, keyRetention(config));
-
-  const provider = new Provider(
-    config.issuer,
-    buildConfiguration({ config, accounts, consents, views, adapter: prismaAdapter(db, clients), clients, jwks, cookieKeys: secrets.cookieKeys }),
-  );
-  provider.proxy = config.trustProxy;
-  provider.maxIpsCount = 1; // as in src/app.ts: only the proxy's own X-Forwarded-For entry
-  // Post-processing of the library's own answers (its docs, "Pre- and post-middlewares").
-  provider.use(databaseUnavailable);
-  provider.on('server_error', markIfDatabaseUnavailable);
-  provider.use(unmatchedRoutes(ROUTES, config.registration.enabled));
-  provider.use(rfc6749ErrorCodes);
   const throttle = new Throttle(db, config.throttle);
-  provider.use(clientAuthThrottle(throttle, new Set([ROUTES.token, ROUTES.introspection, ROUTES.revocation, ROUTES.pushed_authorization_request])));
-  return { provider, accounts, clients, consents, views, box, throttle };
+  const adapter = prismaAdapter(db, clients);
+
+  // Every provider this node runs, the first and each one after a key
+  // change, is made here, the same way but for its keys.
+  const build = (keys: StoredKey[]): Provider => {
+    const provider = new Provider(
+      config.issuer,
+      buildConfiguration({ config, accounts, consents, views, adapter, clients, jwks: openJwks(box, keys), cookieKeys: secrets.cookieKeys }),
+    );
+    provider.proxy = config.trustProxy;
+    provider.maxIpsCount = 1; // as in src/app.ts: only the proxy's own X-Forwarded-For entry
+    // Post-processing of the library's own answers (its docs, "Pre- and post-middlewares").
+    provider.use(databaseUnavailable);
+    provider.on('server_error', markIfDatabaseUnavailable);
+    provider.use(unmatchedRoutes(ROUTES, config.registration.enabled));
+    provider.use(rfc6749ErrorCodes);
+    provider.use(clientAuthThrottle(throttle, new Set([ROUTES.token, ROUTES.introspection, ROUTES.revocation, ROUTES.pushed_authorization_request])));
+    return provider;
+  };
+
+  const retention = keyRetention(config);
+  const keys = await readSigningKeys(db, retention);
+  const provider = new ProviderHolder(build(keys));
+  const keyRefresh = new KeyRefresh(
+    { read: () => readSigningKeys(db, retention), apply: (next) => provider.replace(build(next)), intervalMs: config.keyRefreshInterval * 1000 },
+    keys,
+  );
+  return { provider, keyRefresh, accounts, clients, consents, views, box, throttle };
 }
 
 /**

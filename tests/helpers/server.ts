@@ -1,5 +1,6 @@
 // Starts the real application in-process on a free loopback port, on its own
-// SQLite file, exactly as src/main.ts wires it (minus the process signals).
+// SQLite file, exactly as src/main.ts wires it (minus the process signals),
+// key refresh included.
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,8 +48,10 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   // Everything the server logs, kept for the tests that read it (at LOG_LEVEL, default silent).
   const logs: string[] = [];
   const sink = { write: (line: string) => void logs.push(line) };
-  const app = createApp(appDeps(config, prepared, createLogger(config.logLevel, sink)));
+  const log = createLogger(config.logLevel, sink);
+  const app = createApp(appDeps(config, prepared, log));
   server.on('request', app.callback());
+  prepared.keyRefresh.start(log);
 
   return {
     issuer,
@@ -73,6 +76,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await prepared.keyRefresh.stop();
       await prepared.database.db.$disconnect();
       rmSync(dir, { recursive: true, force: true });
     },
