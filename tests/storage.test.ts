@@ -31,15 +31,17 @@ test('the same id under two models are two artifacts', async () => {
   expect(await adapterFor('RefreshToken').find('same')).toMatchObject({ kind: 'RefreshToken' });
 });
 
-test('consume marks an artifact once and keeps the first time', async () => {
+test('consume marks an artifact once; a second consume is refused and revokes its grant (RFC 6749 §4.1.2)', async () => {
   const codes = adapterFor('AuthorizationCode');
   await codes.upsert('c1', { grantId: 'g' } as never, 60);
+  await adapterFor('AccessToken').upsert('from-c1', { grantId: 'g' } as never, 60);
+  await adapterFor('AccessToken').upsert('other', { grantId: 'g2' } as never, 60);
   await codes.consume('c1');
-  const first = (await codes.find('c1')) as { consumed: number };
-  expect(typeof first.consumed).toBe('number');
-  await new Promise((r) => setTimeout(r, 1100));
-  await codes.consume('c1');
-  expect(((await codes.find('c1')) as { consumed: number }).consumed).toBe(first.consumed);
+  expect(typeof ((await codes.find('c1')) as { consumed: number }).consumed).toBe('number');
+  await expect(codes.consume('c1')).rejects.toMatchObject({ error: 'invalid_grant', error_detail: 'authorization code already consumed' });
+  expect(await codes.find('c1')).toBeUndefined();
+  expect(await adapterFor('AccessToken').find('from-c1')).toBeUndefined();
+  expect(await adapterFor('AccessToken').find('other')).toMatchObject({ grantId: 'g2' });
 });
 
 test('revokeByGrantId removes every artifact of that grant and model, and nothing else', async () => {
