@@ -2,10 +2,12 @@
 // in child processes against one SQLite file, then the server started on that
 // same file accepts what the CLI created.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { ROOT } from '../src/setup.js';
+import { COMMANDS, optionsOf, type CommandName, type CommandSpec } from '../src/cli/commands.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage } from './helpers/user-agent.js';
 
@@ -18,13 +20,26 @@ interface Run {
   stderr: string;
 }
 
+/** The shell a user types in: none of jest's settings, only ours. */
+function shellEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of ['NODE_OPTIONS', 'NODE_ENV', 'SECRET_KEY', 'COOKIE_KEYS', 'ISSUER', 'PORT']) delete env[name];
+  return env;
+}
+
 /** `npm run --silent <command> -- <args>` from the project root, as a user types it. */
 function cli(command: string, args: string[] = []): Promise<Run> {
-  // The shell a user types in: none of jest's settings, only ours.
-  const env: NodeJS.ProcessEnv = { ...process.env, ...dbEnv };
-  for (const name of ['NODE_OPTIONS', 'NODE_ENV', 'SECRET_KEY', 'COOKIE_KEYS', 'ISSUER', 'PORT']) delete env[name];
+  return spawnRun('npm', ['run', '--silent', command, '--', ...args], shellEnv(dbEnv));
+}
+
+/** A command line exactly as written in the README or a help text, run by sh from the project root. */
+function sh(line: string, env: Record<string, string>): Promise<Run> {
+  return spawnRun('sh', ['-c', line], shellEnv(env));
+}
+
+function spawnRun(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', command, '--', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -124,24 +139,44 @@ test('user:create without --server-id gives the account a generated server_id', 
   expect(created).toMatchObject({ username: 'cli.bob', server_id: expect.stringMatching(/^\S+$/) });
 });
 
-// The codes src/cli/main.ts documents: options the parser rejects exit 2;
-// values the client or account rules reject exit 1.
+// The codes src/cli/main.ts documents: what the parser or the command's own
+// checks reject exits 2, with the one-line error and then the command's usage
+// on stderr; values the client or account rules reject exit 1, message only.
+// stdout stays empty: it carries JSON on success and nothing else.
+const USAGE = (command: string) => (command === 'cli' ? 'Usage: npm run --silent cli -- <command> [options]\n' : `Usage: npm run --silent ${command} -- `);
 describe.each([
-  ['client:create without --name', 'client:create', ['--redirect-uri', 'http://127.0.0.1:9999/cb'], /--name/, 2],
-  ['client:create with an unknown option', 'client:create', ['--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--colour', 'blue'], /--colour/, 2],
+  ['client:create without --name', 'client:create', ['--redirect-uri', 'http://127.0.0.1:9999/cb'], /--name is required/, 2],
+  ['client:create with an unknown option', 'client:create', ['--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--colour', 'blue'], /unknown option '--colour'/, 2],
+  ['client:create with a stray argument', 'client:create', ['--name', 'X', 'http://127.0.0.1:9999/cb'], /unexpected argument 'http:\/\/127\.0\.0\.1:9999\/cb'/, 2],
+  ['client:create with --name but no value', 'client:create', ['--name'], /--name/, 2],
   ['client:create with a bad --auth-method', 'client:create', ['--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--auth-method', 'private_key_jwt'], /--auth-method.*client_secret_basic/, 2],
+  ['client:create for the code flow without --redirect-uri', 'client:create', ['--name', 'X'], /--redirect-uri is required/, 2],
+  ['item:create with a bad --amount', 'item:create', ['--item-id', 'I1', '--name', 'n', '--img-url', 'https://img.example.com/1.png', '--amount', '12.5'], /--amount must be a non-negative integer/, 2],
+  ['keys:rotate with two choices', 'keys:rotate', ['--now', '--stage'], /one of --now, --stage or --activate, not --now and --stage/, 2],
+  ['keys:rotate with --wait but no --activate', 'keys:rotate', ['--stage', '--wait'], /--wait goes with --activate/, 2],
+  ['cli with an unknown command', 'cli', ['client:delete'], /unknown command 'client:delete'/, 2],
+  ['cli with no command', 'cli', [], /which command\?/, 2],
   ['client:create with a redirect URI that is not a URL', 'client:create', ['--name', 'X', '--redirect-uri', 'not a url'], /redirect_uri/, 1],
   // The server offers `code` only unless IMPLICIT_AND_HYBRID=true (tests/response-types.test.ts).
   ['client:create with a response type the server does not offer', 'client:create', ['--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--response-type', 'code id_token'], /^error: response type 'code id_token' is not offered by this server; it offers 'code' \(IMPLICIT_AND_HYBRID=true adds it\)$/m, 1],
   ['user:create with a username that is taken', 'user:create', ['--username', USER.username, '--password', 'another-long-password'], /cli\.alice.*taken|taken.*cli\.alice/, 1],
   ['user:create with a short password', 'user:create', ['--username', 'cli.carol', '--password', 'short'], /password.*8/, 1],
 ] as const)('%s', (_title, command, args, message, exitCode) => {
-  test('says why on stderr, exits non-zero, prints nothing on stdout', async () => {
+  test(exitCode === 2 ? 'exits 2: the error, then the usage, on stderr; nothing on stdout' : 'exits 1: says why on stderr, nothing on stdout', async () => {
     const run = await cli(command, [...args]);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(message);
     // A message for a person, not a stack trace or a crash report.
     expect(run.stderr).not.toMatch(/^\s+at |Assertion failed|Native stack trace/m);
+    if (exitCode === 2) {
+      const [error, blank, ...usage] = run.stderr.split('\n');
+      expect(error).toMatch(/^error: \S/);
+      expect(error).toMatch(message);
+      expect(blank).toBe('');
+      expect(usage.join('\n').startsWith(USAGE(command))).toBe(true);
+    } else {
+      expect(run.stderr).not.toContain('Usage:');
+    }
     expect(run.code).toBe(exitCode);
   });
 });
@@ -194,13 +229,42 @@ test('the wrong password for the CLI account is refused at the login page', asyn
   expect(after.html).toContain('Wrong username or password.');
 });
 
+/** The SigningKey table as it is on disk, read beside the CLI (what each node reads). */
+function signingKeys(): unknown[] {
+  const db = new Database(join(dir, 'cli.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT kid, alg, createdAt, activatedAt, retiredAt FROM "SigningKey" ORDER BY kid').all();
+  } finally {
+    db.close();
+  }
+}
+
+test('a bare keys:rotate changes nothing: exit 2, its usage with what each choice does on stderr; the keys and the JWKS stay as they were', async () => {
+  expect(server).toBeDefined();
+  const tableBefore = signingKeys();
+  const jwksBefore = await (await fetch(`${server!.issuer}/oauth/jwks`)).json();
+  expect(tableBefore.length).toBeGreaterThanOrEqual(2);
+
+  const run = await cli('keys:rotate');
+  expect(run.code).toBe(2);
+  expect(run.stdout).toBe('');
+  expect(run.stderr).toMatch(/^error: keys:rotate: choose --now \(one node\), or --stage then --activate \(several nodes\); nothing was changed\n\nUsage: /);
+  const flat = run.stderr.replace(/\s+/g, ' ');
+  for (const choice of ['now', 'stage', 'activate'] as const) {
+    expect(flat).toContain(COMMANDS['keys:rotate'].options[choice].description.replace(/\s+/g, ' '));
+  }
+
+  expect(signingKeys()).toEqual(tableBefore);
+  expect(await (await fetch(`${server!.issuer}/oauth/jwks`)).json()).toEqual(jwksBefore);
+});
+
 test('keys:rotate prints the created and retired key ids; after a restart the JWKS publishes both', async () => {
   expect(server).toBeDefined();
   const before = (await (await fetch(`${server!.issuer}/oauth/jwks`)).json()) as { keys: { kid: string }[] };
   const beforeKids = before.keys.map((k) => k.kid).sort();
   expect(beforeKids).toHaveLength(2);
 
-  const rotation = json(await cli('keys:rotate'));
+  const rotation = json(await cli('keys:rotate', ['--now']));
   expect(rotation).toMatchObject({ created: expect.any(Array), retired: expect.any(Array), deleted: [] });
   const created = rotation.created as string[];
   expect(created).toHaveLength(2);
@@ -212,10 +276,116 @@ test('keys:rotate prints the created and retired key ids; after a restart the JW
   expect(after.keys.map((k) => k.kid).sort()).toEqual([...created, ...beforeKids].sort());
 });
 
-test('keys:rotate refuses --wait without --activate, and --activate with nothing staged: exit 2, a message, no JSON', async () => {
-  for (const args of [['--wait'], ['--stage', '--wait'], ['--activate']]) {
-    const run = await cli('keys:rotate', args);
-    expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
-    expect(run.stderr).toMatch(/^error: (--wait goes with --activate|nothing is staged: run keys:rotate --stage first)\n$/);
-  }
+test('keys:rotate --activate with nothing staged: exit 2 and a message, no usage (the arguments were right), no JSON', async () => {
+  const run = await cli('keys:rotate', ['--activate']);
+  expect(run).toEqual({ code: 2, stdout: '', stderr: 'error: nothing is staged: run keys:rotate --stage first\n' });
 });
+
+// --help is written from the option table (src/cli/commands.ts): each check
+// below is derived from that table, so an option that loses its help, its
+// default or its "repeatable" fails here.
+const NAMES = Object.keys(COMMANDS) as CommandName[];
+const flat = (text: string) => text.replace(/\s+/g, ' ');
+
+/** At most `n` at a time: the help runs start a process each, on a shared machine. */
+async function inBatches<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += n) out.push(...(await Promise.all(items.slice(i, i + n).map(fn))));
+  return out;
+}
+
+describe.each(NAMES)('%s --help', (command) => {
+  test('prints on stdout what it does, every option with its meaning, default and whether it repeats, and examples; exit 0; -h, cli -- <command> --help and cli -- help <command> print the same', async () => {
+    const spec: CommandSpec = COMMANDS[command];
+    const [help, short, viaCli, viaHelp] = await inBatches(
+      [
+        ['npm', ['run', '--silent', command, '--', '--help']],
+        ['npm', ['run', '--silent', command, '--', '-h']],
+        ['npm', ['run', '--silent', 'cli', '--', command, '--help']],
+        ['npm', ['run', '--silent', 'cli', '--', 'help', command]],
+      ] as const,
+      2,
+      ([file, args]) => spawnRun(file, [...args], shellEnv(dbEnv)),
+    );
+    expect({ code: help!.code, stderr: help!.stderr }).toEqual({ code: 0, stderr: '' });
+    for (const other of [short, viaCli, viaHelp]) expect(other).toEqual(help);
+
+    const text = help!.stdout;
+    expect(text).toMatch(new RegExp(`^Usage: npm run --silent ${command} -- `));
+    expect(flat(text)).toContain(flat(spec.description));
+    for (const [name, option] of Object.entries(optionsOf(command))) {
+      // The option's own line: `  --name VALUE  (notes)` or `  -h, --help`.
+      const header = new RegExp(`^  ${option.short ? `-${option.short}, ` : ''}--${name}(?: .+?)?(?:  \\((.*)\\))?$`, 'm').exec(text);
+      expect({ name, header: header?.[0] }).toEqual({ name, header: expect.any(String) });
+      const notes = header![1] ?? '';
+      expect({ name, required: /required/.test(notes) }).toEqual({ name, required: !!option.required });
+      expect({ name, repeatable: /repeatable/.test(notes) }).toEqual({ name, repeatable: !!option.multiple });
+      // Its text follows its line.
+      const block = flat(text.slice(header!.index + header![0].length));
+      expect(option.description).toMatch(/\S/);
+      expect(block.startsWith(` ${flat(option.description)}`)).toBe(true);
+      if (option.default !== undefined) expect(block).toContain(`Default: ${flat(option.default)}.`);
+      if (option.choices) expect(block).toContain(`One of: ${option.choices.join(', ')}.`);
+    }
+    expect(spec.examples.length).toBeGreaterThan(0);
+    for (const example of spec.examples) expect(text).toContain(`\n  npm run --silent ${command} -- ${example.args}\n`);
+  });
+});
+
+test('cli -- --help and cli -- help list every command with its one-line summary; exit 0', async () => {
+  const runs = await Promise.all([cli('cli', ['--help']), cli('cli', ['help']), cli('cli', ['-h'])]);
+  for (const run of runs) {
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout).toBe(runs[0]!.stdout);
+  }
+  for (const name of NAMES) expect(runs[0]!.stdout).toMatch(new RegExp(`^  ${name} +${COMMANDS[name].summary.replace(/[()]/g, '\\$&')}$`, 'm'));
+});
+
+test('cli -- <command> runs the command, like its own script', async () => {
+  const created = json(await cli('cli', ['user:create', '--username', 'cli.dave', '--password', 'dave-password-123']));
+  expect(created).toMatchObject({ username: 'cli.dave', server_id: expect.stringMatching(/^\S+$/) });
+});
+
+/** Runs each line as written, one after another, on a database of its own. */
+async function runAsWritten(lines: string[], extra: Record<string, string> = {}): Promise<void> {
+  const own = mkdtempSync(join(tmpdir(), 'oidc-cli-examples-'));
+  try {
+    const env = { DATABASE_URL: `file:${join(own, 'cli.db')}`, DATA_DIR: own, LOG_LEVEL: 'silent', ...extra };
+    for (const line of lines) {
+      const run = await sh(line, env);
+      expect({ line, code: run.code, stderr: run.stderr }).toEqual({ line, code: 0, stderr: expect.any(String) });
+      if (/ (--help|-h)\b/.test(line)) expect(run.stdout).toMatch(/^Usage: /);
+      else {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(run.stdout);
+        } catch {
+          parsed = run.stdout;
+        }
+        expect({ line, parsed }).toEqual({ line, parsed: expect.any(Object) });
+      }
+    }
+  } finally {
+    rmSync(own, { recursive: true, force: true });
+  }
+}
+
+test('every example in every --help works when pasted', async () => {
+  // KEY_REFRESH_INTERVAL=1: `keys:rotate -- --activate --wait` after `--stage` waits 2 s, not 31.
+  await runAsWritten(
+    NAMES.flatMap((command) => (COMMANDS[command] as CommandSpec).examples.map((e) => `npm run --silent ${command} -- ${e.args}`)),
+    { KEY_REFRESH_INTERVAL: '1' },
+  );
+}, 120_000);
+
+test("the README's Command line examples run as written, and show every command without a bracketed synopsis", async () => {
+  const section = readFileSync(join(ROOT, 'README.md'), 'utf8').split(/^## /m).find((s) => s.startsWith('Command line\n'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section ?? '')?.[1];
+  expect(block).toBeDefined();
+  // `[--option VALUE]` pasted into a shell is an argument the command refuses.
+  expect(block).not.toMatch(/\[-/);
+  expect(section).toContain('--help');
+  const lines = block!.replace(/\\\n\s*/g, ' ').split('\n').filter((l) => l.startsWith('npm run'));
+  for (const name of NAMES) expect(lines.some((l) => l.includes(` ${name} -- --`))).toBe(true);
+  await runAsWritten(lines);
+}, 120_000);

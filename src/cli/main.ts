@@ -1,67 +1,25 @@
-// Command line for automation and teaching. Prints only JSON on stdout;
-// messages go to stderr; a bad argument exits 2, a failure 1, and "not yet,
-// try again in N s" 75 (EX_TEMPFAIL in sysexits.h).
-//
-//   client:create --name N --redirect-uri U [--redirect-uri U2] [--post-logout-redirect-uri U]
-//                 [--scope "..."] [--grant-type G]... [--response-type "code id_token"]...
-//                 [--auth-method client_secret_basic|client_secret_post|none]
-//   client:create --name N --resource-server      (credentials for an API that introspects tokens)
-//   user:create   --username U --password P [--server-id S] [--email E] [--name N]
-//   keys:rotate   [--stage | --activate [--wait]]   (one node: no option; several nodes: --stage, then --activate
-//                 once every node publishes the staged keys: KEY_REFRESH_INTERVAL + 1 s later)
-//   item:create   --item-id ID --name N --img-url URL --amount A   (adds or updates a catalog item)
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+// Command line for automation and teaching. Prints only JSON on stdout on
+// success (and the help, when asked for); messages go to stderr; a bad
+// argument exits 2 with the command's usage, a refusal 1, and "not yet, try
+// again in N s" 75 (EX_TEMPFAIL in sysexits.h). The commands and their
+// options: src/cli/commands.ts; `npm run --silent cli -- --help` lists them.
 import { loadDotEnv, loadConfig } from '../config/index.js';
 import { prepare, type Prepared } from '../setup.js';
-import { AUTH_METHODS, type AuthMethod } from '../clients/clients.js';
+import type { AuthMethod } from '../clients/clients.js';
 import { SecretBox } from '../db/secret-box.js';
 import { activateSigningKeys, activationWait, publishDelay, rotateSigningKeys, stageSigningKeys } from '../oidc/keys.js';
 import { keyRetention } from '../oidc/provider.js';
+import { parse, UsageError, type Values } from './parse.js';
+import { commandUsage } from './usage.js';
+import type { CommandName } from './commands.js';
 
-class UsageError extends Error {}
 /** The command may succeed later, unchanged. */
 class TryLater extends Error {}
 
 const secondsOf = (ms: number) => Math.ceil(ms / 100) / 10;
 
-const COMMANDS: Record<string, ParseArgsConfig['options']> = {
-  'client:create': {
-    name: { type: 'string' },
-    'redirect-uri': { type: 'string', multiple: true },
-    'post-logout-redirect-uri': { type: 'string', multiple: true },
-    scope: { type: 'string' },
-    'grant-type': { type: 'string', multiple: true },
-    'response-type': { type: 'string', multiple: true },
-    'auth-method': { type: 'string' },
-    'resource-server': { type: 'boolean' },
-  },
-  'user:create': {
-    username: { type: 'string' },
-    password: { type: 'string' },
-    'server-id': { type: 'string' },
-    email: { type: 'string' },
-    name: { type: 'string' },
-  },
-  'keys:rotate': { stage: { type: 'boolean' }, activate: { type: 'boolean' }, wait: { type: 'boolean' } },
-  'item:create': {
-    'item-id': { type: 'string' },
-    name: { type: 'string' },
-    'img-url': { type: 'string' },
-    amount: { type: 'string' },
-  },
-};
-
-function parse(argv: string[]) {
-  const [command, ...rest] = argv;
-  const options = command ? COMMANDS[command] : undefined;
-  if (!command || !options) throw new UsageError(`usage: <command> [options]; commands: ${Object.keys(COMMANDS).join(', ')}`);
-  try {
-    const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
-    return { command, values: values as Record<string, string | string[] | boolean | undefined> };
-  } catch (err) {
-    throw new UsageError(`${command}: ${(err as Error).message}`);
-  }
-}
+/** A value parseArgs accepted but the command cannot use: the message, then the command's usage. */
+const badValue = (command: CommandName, message: string) => new UsageError(`${command}: ${message}`, commandUsage(command));
 
 /**
  * The Prisma client, and on PostgreSQL our own pool, which the adapter leaves
@@ -72,82 +30,83 @@ async function close(prepared: Prepared): Promise<void> {
   await prepared.database.pool?.end();
 }
 
-const required = (values: Record<string, unknown>, name: string): string => {
-  const v = values[name];
-  if (typeof v !== 'string' || !v) throw new UsageError(`--${name} is required`);
-  return v;
-};
+/** A string the table marks required: parse() has checked it is there. */
+const str = (values: Values, name: string): string => values[name] as string;
 
-async function run(argv: string[]): Promise<unknown> {
-  const { command, values } = parse(argv);
-  if (command === 'client:create') {
-    const name = required(values, 'name');
-    const redirectUris = (values['redirect-uri'] as string[] | undefined) ?? [];
-    const grantTypes = values['grant-type'] as string[] | undefined;
-    const responseTypes = values['response-type'] as string[] | undefined;
-    const authMethod = values['auth-method'] as string | undefined;
-    if (authMethod !== undefined && !AUTH_METHODS.includes(authMethod as AuthMethod)) {
-      throw new UsageError(`--auth-method must be one of ${AUTH_METHODS.join(', ')}`);
-    }
-    const resourceServer = values['resource-server'] === true;
-    if (resourceServer && (grantTypes || responseTypes || redirectUris.length)) {
-      throw new UsageError('--resource-server takes no --grant-type, --response-type or --redirect-uri');
-    }
-    if (resourceServer && authMethod === 'none') throw new UsageError('--resource-server needs a secret: its --auth-method cannot be none');
-    const needsRedirect = !resourceServer && (!grantTypes || grantTypes.includes('authorization_code') || !!responseTypes);
-    if (needsRedirect && !redirectUris.length) throw new UsageError('--redirect-uri is required for the authorization_code grant and any --response-type');
-    const prepared = await prepare(loadConfig());
-    try {
-      return await prepared.clientService.create({
-        name,
-        redirectUris,
-        postLogoutRedirectUris: values['post-logout-redirect-uri'] as string[] | undefined,
-        grantTypes,
-        responseTypes,
-        scope: values.scope as string | undefined,
-        authMethod: authMethod as AuthMethod | undefined,
-        resourceServer,
-      });
-    } finally {
-      await close(prepared);
-    }
+async function clientCreate(values: Values): Promise<unknown> {
+  const name = str(values, 'name');
+  const redirectUris = (values['redirect-uri'] as string[] | undefined) ?? [];
+  const grantTypes = values['grant-type'] as string[] | undefined;
+  const responseTypes = values['response-type'] as string[] | undefined;
+  const authMethod = values['auth-method'] as AuthMethod | undefined;
+  const resourceServer = values['resource-server'] === true;
+  if (resourceServer && (grantTypes || responseTypes || redirectUris.length)) {
+    throw badValue('client:create', '--resource-server takes no --grant-type, --response-type or --redirect-uri');
   }
-  if (command === 'user:create') {
-    const username = required(values, 'username');
-    const password = required(values, 'password');
-    const prepared = await prepare(loadConfig());
-    try {
-      const account = await prepared.accounts.create({
-        username,
-        password,
-        serverId: values['server-id'] as string | undefined,
-        email: values.email as string | undefined,
-        name: values.name as string | undefined,
-      });
-      return { id: account.id, username: account.username, server_id: account.serverId, email: account.email, name: account.name };
-    } finally {
-      await close(prepared);
-    }
+  if (resourceServer && authMethod === 'none') throw badValue('client:create', '--resource-server needs a secret: its --auth-method cannot be none');
+  const needsRedirect = !resourceServer && (!grantTypes || grantTypes.includes('authorization_code') || !!responseTypes);
+  if (needsRedirect && !redirectUris.length) {
+    throw badValue('client:create', '--redirect-uri is required for the authorization_code grant and any --response-type');
   }
-  if (command === 'item:create') {
-    const itemId = required(values, 'item-id');
-    const name = required(values, 'name');
-    const imgUrl = required(values, 'img-url');
-    const amount = required(values, 'amount');
-    if (itemId.length > 64 || !/^[\x21-\x7e]+$/.test(itemId)) throw new UsageError('--item-id: 1 to 64 printable characters, no spaces');
-    if (!URL.canParse(imgUrl) || !/^https?:$/.test(new URL(imgUrl).protocol)) throw new UsageError('--img-url must be an http(s) URL');
-    if (!/^\d{1,9}$/.test(amount)) throw new UsageError('--amount must be a non-negative integer');
-    const prepared = await prepare(loadConfig());
-    try {
-      const item = await prepared.shop.putItem({ itemId, name, imgUrl, amount: Number(amount) });
-      return { item_id: item.itemId, item_name: item.name, item_img_url: item.imgUrl, amount: String(item.amount) };
-    } finally {
-      await close(prepared);
-    }
+  const prepared = await prepare(loadConfig());
+  try {
+    return await prepared.clientService.create({
+      name,
+      redirectUris,
+      postLogoutRedirectUris: values['post-logout-redirect-uri'] as string[] | undefined,
+      grantTypes,
+      responseTypes,
+      scope: values.scope as string | undefined,
+      authMethod,
+      resourceServer,
+    });
+  } finally {
+    await close(prepared);
   }
-  // keys:rotate
-  if (values.stage && values.activate) throw new UsageError('keys:rotate takes --stage or --activate, not both');
-  if (values.wait && !values.activate) throw new UsageError('--wait goes with --activate');
+}
+
+async function userCreate(values: Values): Promise<unknown> {
+  const prepared = await prepare(loadConfig());
+  try {
+    const account = await prepared.accounts.create({
+      username: str(values, 'username'),
+      password: str(values, 'password'),
+      serverId: values['server-id'] as string | undefined,
+      email: values.email as string | undefined,
+      name: values.name as string | undefined,
+    });
+    return { id: account.id, username: account.username, server_id: account.serverId, email: account.email, name: account.name };
+  } finally {
+    await close(prepared);
+  }
+}
+
+async function itemCreate(values: Values): Promise<unknown> {
+  const itemId = str(values, 'item-id');
+  const imgUrl = str(values, 'img-url');
+  const amount = str(values, 'amount');
+  if (itemId.length > 64 || !/^[\x21-\x7e]+$/.test(itemId)) throw badValue('item:create', '--item-id: 1 to 64 printable characters, no spaces');
+  if (!URL.canParse(imgUrl) || !/^https?:$/.test(new URL(imgUrl).protocol)) throw badValue('item:create', '--img-url must be an http(s) URL');
+  if (!/^\d{1,9}$/.test(amount)) throw badValue('item:create', '--amount must be a non-negative integer');
+  const prepared = await prepare(loadConfig());
+  try {
+    const item = await prepared.shop.putItem({ itemId, name: str(values, 'name'), imgUrl, amount: Number(amount) });
+    return { item_id: item.itemId, item_name: item.name, item_img_url: item.imgUrl, amount: String(item.amount) };
+  } finally {
+    await close(prepared);
+  }
+}
+
+/**
+ * It replaces the keys every node signs with, so a bare call (the natural way
+ * to see what a command does) changes nothing: the operator picks the one-node
+ * or the two-step rotation, and --help says what each does.
+ */
+async function keysRotate(values: Values): Promise<unknown> {
+  const choices = (['now', 'stage', 'activate'] as const).filter((c) => values[c]);
+  if (!choices.length) throw badValue('keys:rotate', 'choose --now (one node), or --stage then --activate (several nodes); nothing was changed');
+  if (choices.length > 1) throw badValue('keys:rotate', `takes one of --now, --stage or --activate, not ${choices.map((c) => `--${c}`).join(' and ')}`);
+  if (values.wait && !values.activate) throw badValue('keys:rotate', '--wait goes with --activate');
   const config = loadConfig();
   const prepared = await prepare(config);
   const db = prepared.database.db;
@@ -166,6 +125,7 @@ async function run(argv: string[]): Promise<unknown> {
     }
     if (values.activate) {
       let wait = await activationWait(db, interval);
+      // Not a usage mistake but the state of the database: the message says all.
       if (wait === undefined) throw new UsageError('nothing is staged: run keys:rotate --stage first');
       if (wait > 0 && !values.wait) {
         throw new TryLater(
@@ -192,13 +152,25 @@ async function run(argv: string[]): Promise<unknown> {
   }
 }
 
+const RUN: Record<CommandName, (values: Values) => Promise<unknown>> = {
+  'client:create': clientCreate,
+  'user:create': userCreate,
+  'keys:rotate': keysRotate,
+  'item:create': itemCreate,
+};
+
 loadDotEnv();
-run(process.argv.slice(2)).then(
-  (result) => {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+(async () => {
+  const parsed = parse(process.argv.slice(2));
+  if ('help' in parsed) return parsed.help;
+  return `${JSON.stringify(await RUN[parsed.command](parsed.values), null, 2)}\n`;
+})().then(
+  (out) => {
+    process.stdout.write(out);
   },
   (err: unknown) => {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    const usage = err instanceof UsageError && err.usage ? `\n${err.usage}` : '';
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n${usage}`);
     process.exitCode = err instanceof UsageError ? 2 : err instanceof TryLater ? 75 : 1;
   },
 );

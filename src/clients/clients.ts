@@ -9,6 +9,9 @@ import { WITH_IMPLICIT_AND_HYBRID, sameResponseType } from '../oidc/response-typ
 
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
+/** What a client gets when it names none (the CLI's help shows these too). */
+export const DEFAULT_AUTH_METHOD: AuthMethod = 'client_secret_basic';
+export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 
 export interface NewClient {
   name: string;
@@ -56,8 +59,8 @@ export class Clients {
         ? [...new Set(input.grantTypes)]
         : responseTypes.length
           ? grantTypesFor(responseTypes)
-          : ['authorization_code', 'refresh_token'];
-    const authMethod = input.authMethod ?? 'client_secret_basic';
+          : [...DEFAULT_GRANT_TYPES];
+    const authMethod = input.authMethod ?? DEFAULT_AUTH_METHOD;
     const metadata: ClientMetadata = {
       client_id: randomBytes(18).toString('base64url'),
       client_name: input.name,
