@@ -119,6 +119,19 @@ describe('README', () => {
     expect(await active()).toEqual({ active: false });
   }, 60_000);
 
+  test('the logged-out page the README sends the browser to has words of its own, not the code callback\'s (en, zh-TW)', async () => {
+    const page = async (language: string) => (await fetch(`${demo.post_logout_redirect_uri}?state=bye`, { headers: { 'accept-language': language } })).text();
+    const en = await page('en');
+    expect(en).toContain('<h1>Logout response</h1>');
+    expect(en).toContain('<code>bye</code>');
+    expect(en).not.toMatch(/Authorization response|Exchange the code/);
+    const zh = await page('zh-TW');
+    expect(zh).toContain('<h1>登出回應</h1>');
+    expect(zh).not.toMatch(/授權回應|交換此 code/);
+    // The code callback keeps its own.
+    expect(await (await fetch(`${demo.redirect_uri}?code=x&state=y`)).text()).toContain('<h1>Authorization response</h1>');
+  });
+
   test('a drifted example fails, naming its README line', async () => {
     const lines = README.split('\n');
     const me = lines.findIndex((l) => l.startsWith('# {"code":0,"success":true,"username":"demo"'));
@@ -130,7 +143,7 @@ describe('README', () => {
   test('every section the test runs exists, and only the blocks marked skip are left out', () => {
     const sections = readmeSections(README);
     for (const title of [FLOW, MORE, API]) expect(sections.get(title)?.blocks.length).toBeGreaterThan(0);
-    const skipped = [...sections.values()].flatMap((s) => s.blocks.filter((b) => b.skip).map((b) => `${b.line}: ${b.skip}`));
+    const skipped = [FLOW, MORE, API].flatMap((title) => sections.get(title)!.blocks.filter((b) => b.skip).map((b) => `${b.line}: ${b.skip}`));
     expect(skipped).toEqual([expect.stringMatching(/second server/)]);
   });
 });
