@@ -203,8 +203,8 @@ export async function runStep(step: Step, session: Session): Promise<string | un
     }
     const why = mismatch(expected, actual, '');
     if (why) throw new Error(`README.md:${step.shown.line}: ${shown} printed ${result.stdout.trim()}; the README shows ${step.shown.text}: ${why}`);
-  } else if (/^\s*\{[\s\S]*"error"\s*:/.test(result.stdout)) {
-    // No README example without a shown output is meant to fail.
+  } else if (oauthError(result.stdout)) {
+    // No README example without a shown output is meant to fail (RFC 6749 §5.2's shape).
     throw new Error(`${at} ${shown} answered an error: ${result.stdout.trim()}`);
   }
   return result.stdout;
@@ -268,6 +268,15 @@ async function browse(command: string, session: Session, at: string): Promise<vo
     session.callback = back;
   } else {
     throw new Error(`${at} a browser step at ${requested.pathname}, which this test cannot play`);
+  }
+}
+
+function oauthError(stdout: string): boolean {
+  try {
+    const body: unknown = JSON.parse(stdout);
+    return typeof body === 'object' && body !== null && 'error' in body;
+  } catch {
+    return false;
   }
 }
 
