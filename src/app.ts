@@ -14,6 +14,7 @@ import type { Views } from './interactions/views.js';
 import { errorHandler } from './errors/handler.js';
 import { oauthError } from './errors/oauth.js';
 import { interactionRoutes } from './interactions/routes.js';
+import { translator } from './interactions/i18n.js';
 import { multipartTokenShim } from './oidc/multipart-token-shim.js';
 import { postAsGetShim } from './oidc/post-as-get-shim.js';
 import { ROUTES } from './oidc/configuration.js';
@@ -116,17 +117,23 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   // Where the demo client is sent back to: shows what arrived (the code and
-  // state of the seed's flow) so a learner can paste it into the next curl.
-  const showCallback = (ctx: Koa.Context) => {
+  // state of the seed's flow) so a learner can paste it into the next curl;
+  // after logout, the state only, with words of its own.
+  const showArrival = (page: 'callback' | 'loggedOut') => (ctx: Koa.Context) => {
     const entries = Object.entries(ctx.query).map(([name, value]) => ({ name, value: String(value) }));
-    views.render(ctx, 'callback', views.locale(ctx), (t) => t('callback.title'), { entries });
+    const locale = views.locale(ctx);
+    views.render(ctx, 'callback', locale, (t) => t(`${page}.title`), {
+      entries,
+      lead: translator(locale)(`${page}.lead`),
+      next: translator(locale)(`${page}.next`),
+    });
   };
   // Teaching aids: not served in production, where the identity server's
   // origin must not display arbitrary text from a URL.
   const demoPages = config.env !== 'production';
   if (demoPages) {
-    router.get('/demo/callback', showCallback);
-    router.get('/demo/logged-out', showCallback);
+    router.get('/demo/callback', showArrival('callback'));
+    router.get('/demo/logged-out', showArrival('loggedOut'));
   }
   router.get('/metrics', metricsRoute(metrics, config.metricsToken));
   // Any other method on these paths: 405, not the provider's 404.

@@ -20,10 +20,11 @@ async function main(): Promise<void> {
       // Printed once, on the first start: they are not stored anywhere readable.
       process.stdout.write(
         `\nFirst start: created a demo account and a demo client.\n` +
-          `  user:          ${demo.user.username} / ${demo.user.password}\n` +
-          `  client_id:     ${demo.client.client_id}\n` +
-          `  client_secret: ${demo.client.client_secret}\n` +
-          `  redirect_uri:  ${demo.client.redirect_uri}\n` +
+          `  user:                     ${demo.user.username} / ${demo.user.password}\n` +
+          `  client_id:                ${demo.client.client_id}\n` +
+          `  client_secret:            ${demo.client.client_secret}\n` +
+          `  redirect_uri:             ${demo.client.redirect_uri}\n` +
+          `  post_logout_redirect_uri: ${demo.client.post_logout_redirect_uri}\n` +
           `Try: ${config.issuer}/oauth/authorize?response_type=code&client_id=${demo.client.client_id}&scope=profile%20buy%20buy_history&state=unique_state_code\n\n`,
       );
     }

@@ -64,7 +64,7 @@ export function appDeps(config: Config, prepared: Prepared, log: Logger): AppDep
 
 export interface DemoCredentials {
   user: { username: string; password: string };
-  client: { client_id: string; client_secret: string; redirect_uri: string };
+  client: { client_id: string; client_secret: string; redirect_uri: string; post_logout_redirect_uri: string };
 }
 
 /** On a database with no accounts and no clients: one of each, for trying the flows. */
@@ -79,14 +79,20 @@ export async function seedDemo(config: Config, prepared: Prepared): Promise<Demo
     throw err;
   }
   const redirectUri = `${config.issuer}/demo/callback`;
+  const postLogoutRedirectUri = `${config.issuer}/demo/logged-out`;
   const client = await prepared.clientService.create({
     name: 'Demo client',
     redirectUris: [redirectUri],
-    postLogoutRedirectUris: [`${config.issuer}/demo/logged-out`],
+    postLogoutRedirectUris: [postLogoutRedirectUri],
     grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
   });
   return {
     user: { username: 'demo', password },
-    client: { client_id: client.client_id, client_secret: String(client.client_secret), redirect_uri: redirectUri },
+    client: {
+      client_id: client.client_id,
+      client_secret: String(client.client_secret),
+      redirect_uri: redirectUri,
+      post_logout_redirect_uri: postLogoutRedirectUri,
+    },
   };
 }

@@ -57,6 +57,9 @@ const en = {
   'callback.title': 'Authorization response',
   'callback.lead': 'The server sent the browser back to this address with:',
   'callback.next': 'Exchange the code at the token endpoint within its lifetime; it works once.',
+  'loggedOut.title': 'Logout response',
+  'loggedOut.lead': 'The server signed you out and sent the browser back to this address (the client\'s post_logout_redirect_uri) with:',
+  'loggedOut.next': 'There is nothing to exchange here: the client only checks that state is the one it sent with its logout request.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -115,6 +118,9 @@ const zhTW: Record<MessageKey, string> = {
   'callback.title': '授權回應',
   'callback.lead': '伺服器將瀏覽器導回此網址，並附上：',
   'callback.next': '請在有效期限內到 token 端點交換此 code；它只能使用一次。',
+  'loggedOut.title': '登出回應',
+  'loggedOut.lead': '伺服器已將您登出，並將瀏覽器導回此網址（用戶端的 post_logout_redirect_uri），並附上：',
+  'loggedOut.next': '這裡沒有需要交換的東西：用戶端只需確認 state 與它送出登出請求時的相同。',
 };
 
 const catalogs: Record<Locale, Record<MessageKey, string>> = { en, 'zh-TW': zhTW };
