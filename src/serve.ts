@@ -1,21 +1,76 @@
-// Listening and draining, for the server and for the API on its own. On
-// SIGTERM or SIGINT: stop accepting, let requests in flight finish (keep-alive
+// Listening and draining, for the server and for the API on its own.
+//
+// The port is bound first, before the database is touched, so that a port
+// in use stops the start before anything is created (a first start would
+// otherwise record its demo client for an address it never served); until
+// the app is handed over, every request is answered 503 "starting".
+//
+// On SIGTERM or SIGINT: stop accepting, let requests in flight finish (keep-alive
 // connections are closed as soon as they go idle), run `cleanup`, exit 0;
 // after 10 s whatever is left is cut.
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from './log.js';
+import { EXIT, StartupError } from './startup/exit-codes.js';
 
-export async function serve(
-  handler: RequestListener,
-  where: { port: number; host: string },
-  log: Logger,
-  cleanup: () => Promise<void>,
-): Promise<Server> {
-  const server = createServer(handler);
+export interface ListenAt {
+  port: number;
+  host: string;
+  /** The setting that chose the port, named when it cannot be bound. */
+  portSetting: 'PORT' | 'API_PORT';
+}
+
+function starting(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '1' });
+  res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the server is starting' }));
+}
+
+/** Why `listen` failed, in words that say what to change; undefined for anything unexpected. */
+function cannotListen(err: NodeJS.ErrnoException, { port, host, portSetting }: ListenAt): StartupError | undefined {
+  const say = (message: string) => new StartupError(message, EXIT.cannotListen);
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return say(
+        `port ${port} (${portSetting}) on ${host} is already in use by another program; stop it, or start on another port, e.g. ${portSetting}=${port === 5050 ? 5051 : 5050} npm start` +
+          (port === 5000 && process.platform === 'darwin' ? ' (on macOS the AirPlay Receiver uses 5000: System Settings > General > AirDrop & Handoff)' : ''),
+      );
+    case 'EACCES':
+      return say(`not allowed to listen on port ${port} (${portSetting}) on ${host}; ports below 1024 need privileges: choose ${portSetting}=1024 or above`);
+    case 'EADDRNOTAVAIL':
+      return say(`HOST=${host} is not an address of this machine; use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return say(`HOST=${host} is not a name this machine can resolve; use 127.0.0.1 or 0.0.0.0`);
+    default:
+      return undefined;
+  }
+}
+
+/** Binds HOST:PORT; requests get 503 "starting" until `handOver`. */
+export async function listen(where: ListenAt): Promise<Server> {
+  const server = createServer(starting);
   // Keep-alive longer than typical proxies' idle timeout, so they close first.
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(where.port, where.host, resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(where.port, where.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    throw cannotListen(err as NodeJS.ErrnoException, where) ?? err;
+  }
+  return server;
+}
 
+/** From now on `handler` answers every request. */
+export function handOver(server: Server, handler: RequestListener): void {
+  server.off('request', starting);
+  server.on('request', handler);
+}
+
+export function drainOnSignals(server: Server, log: Logger, cleanup: () => Promise<void>): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -45,5 +100,12 @@ export async function serve(
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** listen, handOver and drainOnSignals in one, for a process with nothing to prepare after binding. */
+export async function serve(handler: RequestListener, where: ListenAt, log: Logger, cleanup: () => Promise<void>): Promise<Server> {
+  const server = await listen(where);
+  handOver(server, handler);
+  drainOnSignals(server, log, cleanup);
   return server;
 }

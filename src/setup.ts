@@ -19,6 +19,7 @@ import { verifierFor } from './api/token-verifier.js';
 import type { AppDeps } from './app.js';
 import type { Logger } from './log.js';
 import { Metrics } from './observability/metrics.js';
+import { checkStoragePaths } from './startup/storage-paths.js';
 
 /** The project root, from src/ under tsx or dist/src/ once compiled. */
 export const ROOT = (() => {
@@ -34,6 +35,7 @@ export interface Prepared extends ProviderParts {
 }
 
 export async function prepare(config: Config): Promise<Prepared> {
+  checkStoragePaths(config);
   const secrets = resolveSecrets(config);
   const database = openDatabase(config.databaseUrl);
   await migrate(database, readMigrations(ROOT, database.flavour));
@@ -78,10 +80,10 @@ export async function seedDemo(config: Config, prepared: Prepared): Promise<Demo
     if (err instanceof AccountError) return undefined;
     throw err;
   }
-  const redirectUri = `${config.issuer}/demo/callback`;
+  const redirectUri = demoRedirectUri(config);
   const postLogoutRedirectUri = `${config.issuer}/demo/logged-out`;
   const client = await prepared.clientService.create({
-    name: 'Demo client',
+    name: DEMO_CLIENT_NAME,
     redirectUris: [redirectUri],
     postLogoutRedirectUris: [postLogoutRedirectUri],
     grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
@@ -95,4 +97,36 @@ export async function seedDemo(config: Config, prepared: Prepared): Promise<Demo
       post_logout_redirect_uri: postLogoutRedirectUri,
     },
   };
+}
+
+const DEMO_CLIENT_NAME = 'Demo client';
+const demoRedirectUri = (config: Config) => `${config.issuer}/demo/callback`;
+
+/**
+ * The demo client when it was registered for another address than this
+ * server's (PORT or ISSUER changed since the first start): its one redirect
+ * URI sends every sign-in back to the old address.
+ *
+ * It is reported, not rewritten. A client's redirect URIs are what the
+ * server promised its owner codes would go to (RFC 6749 §3.1.2); a start
+ * that edits them because a setting changed would do so silently, on every
+ * node that starts with a different ISSUER, and to whichever client happens
+ * to look like the demo one. The fix is one command, which the warning gives.
+ */
+export async function misplacedDemoClient(config: Config, prepared: Prepared): Promise<{ clientId: string; redirectUri: string } | undefined> {
+  const first = await prepared.clients.oldest();
+  const uris = first?.redirect_uris ?? [];
+  if (first?.client_name !== DEMO_CLIENT_NAME || uris.length !== 1 || !uris[0]!.endsWith('/demo/callback')) return undefined;
+  if (uris[0] === demoRedirectUri(config)) return undefined;
+  return { clientId: first.client_id, redirectUri: uris[0]! };
+}
+
+/** What to tell the person starting the server about a misplaced demo client. */
+export function misplacedDemoClientWarning(config: Config, demo: { clientId: string; redirectUri: string }): string {
+  return (
+    `warning: the demo client (client_id ${demo.clientId}) was registered on the first start with redirect URI ${demo.redirectUri}, ` +
+    `but this server is now ${config.issuer}; sign-ins with that client are sent back to the old address.\n` +
+    `warning: register a client for this address: npm run --silent client:create -- --name "Demo client" --redirect-uri ${demoRedirectUri(config)} ` +
+    `(or start on a fresh database, another DATABASE_URL, to get a new demo account and client)\n`
+  );
 }

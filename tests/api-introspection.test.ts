@@ -195,7 +195,7 @@ describe('the API process checks tokens by introspection (RFC 7662)', () => {
     expect(bought.headers.get('www-authenticate')).toBe('Bearer error="insufficient_scope", scope="buy"');
   });
 
-  test('a client_credentials token (no user) → 401 invalid_token', async () => {
+  test('a client_credentials token (no user) → 401 invalid_token saying it is a client\'s token, as in-process', async () => {
     const c = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
     const res = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
@@ -204,7 +204,11 @@ describe('the API process checks tokens by introspection (RFC 7662)', () => {
     });
     expect(res.status).toBe(200);
     const { access_token } = (await res.json()) as Json;
-    expectInvalidToken(await call(api.base, '/api/me', { token: access_token }));
+    const me = await call(api.base, '/api/me', { token: access_token });
+    expectInvalidToken(me);
+    const said = 'this token was issued to a client, not a user (client_credentials); GET /api/me needs a token a user authorized';
+    expect(me.body.msg).toBe(said);
+    expect(me.headers.get('www-authenticate')).toBe(`Bearer error="invalid_token", error_description="${said}"`);
   });
 
   test('an OpenID Connect client\'s token (openid profile buy buy_history, no resource) works through introspection as it does in-process', async () => {

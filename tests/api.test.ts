@@ -266,6 +266,22 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
     expect((await allOrders(token)).find((o: Json) => o.tx_id === tx2)).toMatchObject({ item_name: '新名', amount: '999' });
   });
 
+  test('buy_at\'s message states the window that is accepted: up to 24 hours ahead passes, 25 hours ahead and 1999 are refused saying why', async () => {
+    const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+    const window = 'from 2000-01-01 00:00:00 UTC to 24 hours after now';
+    expectBought(await buy(token, 'ITEM_001', txId('AHEAD'), iso(Date.now() + 23 * 3600_000)));
+    const late = await buy(token, 'ITEM_001', txId('LATE'), iso(Date.now() + 25 * 3600_000));
+    expectEnvelopeError(late, 400);
+    expect(late.body.msg).toBe(`buy_at: more than 24 hours ahead; must be ${window}`);
+    const early = await buy(token, 'ITEM_001', txId('EARLY'), '1999-12-31 23:59:59');
+    expectEnvelopeError(early, 400);
+    expect(early.body.msg).toBe(`buy_at: too early; must be ${window}`);
+    expectBought(await buy(token, 'ITEM_001', txId('EARLIEST'), '2000-01-01 00:00:00'));
+    const malformed = await buy(token, 'ITEM_001', txId('BAD'), 'yesterday');
+    expectEnvelopeError(malformed, 400);
+    expect(malformed.body.msg).toBe(`buy_at: must be a real time, "2023-09-01 13:22:22" (read in UTC) or ISO 8601 with an offset ("2023-09-01T21:22:22+08:00"), ${window}`);
+  });
+
   test('"2023-09-01T21:22:22+08:00" is recorded as the same instant as "2023-09-01 13:22:22" (UTC)', async () => {
     const own = await seedToken('buy buy_history');
     expectBought(await buy(own.token, 'ITEM_001', 'ISO', '2023-09-01T21:22:22+08:00'));
@@ -438,7 +454,7 @@ describe('access tokens (RFC 6750 §3)', () => {
     for (const e of endpoints) expectInvalidToken(await e.send(token));
   });
 
-  test('a client_credentials token (no user) → 401 invalid_token at every endpoint', async () => {
+  test('a client_credentials token (valid, but no user) → 401 invalid_token at every endpoint, saying it is a client\'s token and which endpoint needs a user\'s', async () => {
     const c = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
     const res = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
@@ -448,7 +464,30 @@ describe('access tokens (RFC 6750 §3)', () => {
     expect(res.status).toBe(200);
     const tokens = (await res.json()) as Json;
     expect(tokens.scope).toBe('profile buy buy_history');
-    for (const e of endpoints) expectInvalidToken(await e.send(tokens.access_token));
+    for (const e of endpoints) {
+      const res = await e.send(tokens.access_token);
+      expectInvalidToken(res);
+      const said = `this token was issued to a client, not a user (client_credentials); ${e.name} needs a token a user authorized`;
+      expect(res.body.msg).toBe(said);
+      // RFC 6750 §3: error_description is plain ASCII without " or \.
+      expect(res.headers.get('www-authenticate')).toBe(`Bearer error="invalid_token", error_description="${said}"`);
+      expect(said).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
+    }
+    // The token is valid: introspection says so, with no user.
+    const intro = await fetch(`${server.issuer}/oauth/introspect`, {
+      method: 'POST',
+      headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.access_token }),
+    });
+    const active = (await intro.json()) as Json;
+    expect(active).toMatchObject({ active: true, client_id: c.client_id });
+    expect(active.sub).toBeUndefined();
+  });
+
+  test('an unknown token still says invalid, expired or revoked', async () => {
+    const res = await call('/api/me', { token: 'B'.repeat(43) });
+    expectInvalidToken(res);
+    expect(res.body.msg).toBe('access token is invalid, expired or revoked');
   });
 
   describe('scopes: each endpoint needs its own (403 insufficient_scope, RFC 6750 §3.1)', () => {

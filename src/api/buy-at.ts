@@ -5,9 +5,13 @@
 const PLAIN = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
 const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-// Purchases are recorded, not scheduled: nothing before this, nothing more than a day ahead.
+// Purchases are recorded, not scheduled: nothing before this, nothing more than a day ahead
+// (a day covers any client clock in any time zone sending its local "now").
 const EARLIEST = Date.UTC(2000, 0, 1);
 const AHEAD_MS = 24 * 3600 * 1000;
+
+/** The accepted window, in the words the API's error messages use. */
+export const BUY_AT_WINDOW = 'from 2000-01-01 00:00:00 UTC to 24 hours after now';
 
 function validParts(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
   const probe = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
@@ -32,15 +36,17 @@ function zoneOffset(timeZone: string, ms: number): number {
   return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(ms / 1000) * 1000;
 }
 
-/** The instant, or undefined when the text is not a time we accept. */
-export function parseBuyAt(text: string, timeZone: string, now = Date.now()): Date | undefined {
+export type BuyAt = { at: Date } | { problem: 'format' | 'too_early' | 'too_late' };
+
+/** The instant, or why the text is not a time we accept. */
+export function parseBuyAt(text: string, timeZone: string, now = Date.now()): BuyAt {
   let ms: number | undefined;
   const plain = PLAIN.exec(text);
   const iso = plain ? undefined : ISO.exec(text);
   const m = plain ?? iso;
-  if (!m) return undefined;
+  if (!m) return { problem: 'format' };
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (!validParts(y, mo, d, h, mi, s)) return undefined;
+  if (!validParts(y, mo, d, h, mi, s)) return { problem: 'format' };
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
   if (plain) {
     // Two passes settle the offset across a DST change.
@@ -50,9 +56,10 @@ export function parseBuyAt(text: string, timeZone: string, now = Date.now()): Da
     const fraction = iso![7] ? Math.floor(Number(`0${iso![7]}`) * 1000) : 0;
     const zone = iso![8]!;
     const offset = zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
-    if (Math.abs(offset) > 14 * 3600_000) return undefined;
+    if (Math.abs(offset) > 14 * 3600_000) return { problem: 'format' };
     ms = wall + fraction - offset;
   }
-  if (ms < EARLIEST || ms > now + AHEAD_MS) return undefined;
-  return new Date(ms);
+  if (ms < EARLIEST) return { problem: 'too_early' };
+  if (ms > now + AHEAD_MS) return { problem: 'too_late' };
+  return { at: new Date(ms) };
 }

@@ -30,12 +30,16 @@ export function audienceAccepted(aud: TokenInfo['aud'], apiResource: string): bo
   return Array.isArray(aud) ? aud.includes(apiResource) : aud === apiResource;
 }
 
-export function requireToken(verifier: TokenVerifier, apiResource: string, scope: ApiScope) {
+/** `endpoint` ("GET /api/me") names the endpoint in the answer when the token is a client's own. */
+export function requireToken(verifier: TokenVerifier, apiResource: string, scope: ApiScope, endpoint: string) {
   return async function checkToken(ctx: Context, next: Next): Promise<void> {
     const info = await verifier.verify(bearerToken(ctx));
     if (!info) throw new ApiError('invalid_token', 'access token is invalid, expired or revoked');
     if (!audienceAccepted(info.aud, apiResource)) throw new ApiError('invalid_token', 'access token is not meant for this API');
-    if (!info.sub) throw new ApiError('invalid_token', 'access token is not bound to a user');
+    // A valid token, but a client's own: no scope would make it a user's, so
+    // this is invalid_token ("invalid for other reasons", RFC 6750 §3.1) and
+    // not insufficient_scope, which would send the client after more scope.
+    if (!info.sub) throw new ApiError('invalid_token', `this token was issued to a client, not a user (client_credentials); ${endpoint} needs a token a user authorized`);
     if (!info.scopes.has(scope)) throw new ApiError('insufficient_scope', `this endpoint needs the ${scope} scope`, scope);
     (ctx.state as TokenState).token = { ...info, sub: info.sub };
     await next();

@@ -11,7 +11,7 @@ import { ApiError } from './errors.js';
 import { apiErrors, ok } from './envelope.js';
 import { requireToken, type TokenState } from './require-token.js';
 import type { TokenVerifier } from './token-verifier.js';
-import { parseBuyAt } from './buy-at.js';
+import { BUY_AT_WINDOW, parseBuyAt } from './buy-at.js';
 import type { Item, Order, Shop } from './shop.js';
 
 export interface ApiDeps {
@@ -60,6 +60,13 @@ function decodeCursor(text: string): { buyAt: Date; id: number } {
   throw new ApiError('invalid_request', 'cursor: not a cursor this API gave out');
 }
 
+function buyAtMessage(problem: 'format' | 'too_early' | 'too_late', timeZone: string): string {
+  const window = `must be ${BUY_AT_WINDOW}`;
+  if (problem === 'too_early') return `buy_at: too early; ${window}`;
+  if (problem === 'too_late') return `buy_at: more than 24 hours ahead; ${window}`;
+  return `buy_at: must be a real time, "2023-09-01 13:22:22" (read in ${timeZone}) or ISO 8601 with an offset ("2023-09-01T21:22:22+08:00"), ${BUY_AT_WINDOW}`;
+}
+
 function queryParam(ctx: Context, name: string): string | undefined {
   const v = ctx.query[name];
   if (Array.isArray(v)) throw new ApiError('invalid_request', `${name}: given more than once`);
@@ -75,13 +82,13 @@ export function apiMiddleware(deps: ApiDeps): Middleware {
     ok(ctx, '查詢成功', { items: (await shop.items()).map(itemView) });
   });
 
-  router.get('/me', requireToken(verifier, apiResource, 'profile'), async (ctx) => {
+  router.get('/me', requireToken(verifier, apiResource, 'profile', 'GET /api/me'), async (ctx) => {
     const account = await accounts.findById((ctx.state as TokenState).token.sub);
     if (!account) throw new ApiError('invalid_token', 'the token\'s user no longer exists');
     ok(ctx, '查詢成功', { username: account.username, server_id: account.serverId });
   });
 
-  router.post('/items/buy', requireToken(verifier, apiResource, 'buy'), async (ctx, next) => {
+  router.post('/items/buy', requireToken(verifier, apiResource, 'buy', 'POST /api/items/buy'), async (ctx, next) => {
     if (!ctx.is('application/json')) throw new ApiError('invalid_request', 'body: must be application/json');
     return next();
   }, json, async (ctx) => {
@@ -94,14 +101,14 @@ export function apiMiddleware(deps: ApiDeps): Middleware {
     }
     const { item_id, tx_id, buy_at } = parsed.data;
     const buyAt = parseBuyAt(buy_at, deps.buyAtTimeZone);
-    if (!buyAt) throw new ApiError('invalid_request', 'buy_at: must be a real time like "2023-09-01 13:22:22" or ISO 8601 with an offset, after 2000 and not in the future');
-    const result = await shop.buy((ctx.state as TokenState).token.sub, tx_id, item_id, buyAt);
+    if ('problem' in buyAt) throw new ApiError('invalid_request', buyAtMessage(buyAt.problem, deps.buyAtTimeZone));
+    const result = await shop.buy((ctx.state as TokenState).token.sub, tx_id, item_id, buyAt.at);
     if (result.status === 'no_item') throw new ApiError('not_found', `item_id: no item "${item_id}"`);
     if (result.status === 'conflict') throw new ApiError('tx_conflict', `tx_id: already used for another item`);
     ok(ctx, '購買成功');
   });
 
-  router.get('/orders', requireToken(verifier, apiResource, 'buy_history'), async (ctx) => {
+  router.get('/orders', requireToken(verifier, apiResource, 'buy_history', 'GET /api/orders'), async (ctx) => {
     const limitText = queryParam(ctx, 'limit');
     const limit = limitText === undefined ? 50 : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
     if (!(limit >= 1 && limit <= 200)) throw new ApiError('invalid_request', 'limit: must be an integer from 1 to 200');

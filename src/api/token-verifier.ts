@@ -27,10 +27,19 @@ export function inProcessVerifier(holder: ProviderHolder): TokenVerifier {
     async verify(value) {
       const provider = holder.current;
       const token = await provider.AccessToken.find(value);
-      if (!token || !token.exp) return undefined;
-      const grant = await provider.Grant.find(token.grantId);
-      if (!grant || grant.clientId !== token.clientId || grant.accountId !== token.accountId) return undefined;
-      return { sub: token.accountId, clientId: token.clientId!, scopes: token.scopes, aud: token.aud, exp: token.exp };
+      if (token) {
+        if (!token.exp) return undefined;
+        const grant = await provider.Grant.find(token.grantId);
+        if (!grant || grant.clientId !== token.clientId || grant.accountId !== token.accountId) return undefined;
+        return { sub: token.accountId, clientId: token.clientId!, scopes: token.scopes, aud: token.aud, exp: token.exp };
+      }
+      // The library keeps client credentials tokens (RFC 6749 §4.4) apart
+      // from access tokens. They have no user and no grant; they are looked
+      // up only so that the API can say that this is what it was given
+      // (introspection reports them the same way: active, no sub).
+      const own = await provider.ClientCredentials.find(value);
+      if (!own || !own.exp) return undefined;
+      return { clientId: own.clientId!, scopes: own.scopes, aud: own.aud, exp: own.exp };
     },
   };
 }

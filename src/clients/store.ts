@@ -64,6 +64,12 @@ export class ClientStore {
     this.#cache.delete(clientId);
   }
 
+  /** The first client registered (on a first start, the demo client), without its secret. */
+  async oldest(): Promise<ClientMetadata | undefined> {
+    const row = await this.db.oidcClient.findFirst({ orderBy: [{ createdAt: 'asc' }, { clientId: 'asc' }], select: { metadata: true } });
+    return row ? (JSON.parse(row.metadata) as ClientMetadata) : undefined;
+  }
+
   async count(): Promise<number> {
     return this.db.oidcClient.count();
   }

@@ -28,7 +28,9 @@ const schema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: z.coerce.number().int().min(0).max(65535).default(5000),
     HOST: z.string().min(1).default('127.0.0.1'),
-    ISSUER: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:5000'),
+    // Unset: http://127.0.0.1:$PORT, so that PORT alone moves the whole server
+    // (discovery, redirects, the demo client) and not only the socket.
+    ISSUER: z.url({ protocol: /^https?$/ }).optional(),
     DATABASE_URL: z.string().min(1).default('file:./data/oidc.db'),
     DATA_DIR: z.string().min(1).default('./data'),
     COOKIE_KEYS: list.optional(),
@@ -152,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  const issuer = e.ISSUER.replace(/\/$/, '');
+  const issuer = (e.ISSUER ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, '');
   return {
     env: e.NODE_ENV,
     port: e.PORT,

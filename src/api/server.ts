@@ -1,0 +1,65 @@
+// The resource API as a process of its own (`npm run start:api`, via src/api/main.ts). It checks
+// tokens over RFC 7662 introspection at the provider (INTROSPECTION_* settings)
+// and shares the provider's database for accounts, the catalog and orders.
+import Koa from 'koa';
+import { ConfigError, loadConfig, loadDotEnv } from '../config/index.js';
+import { createLogger } from '../log.js';
+import { openDatabase, tuneSqlite } from '../db/client.js';
+import { migrate, readMigrations } from '../db/migrate.js';
+import { errorHandler } from '../errors/handler.js';
+import { Accounts } from '../accounts/accounts.js';
+import { ROOT } from '../setup.js';
+import { serve } from '../serve.js';
+import { apiMiddleware } from './routes.js';
+import { Shop } from './shop.js';
+import { verifierFor } from './token-verifier.js';
+import { requestLog } from '../observability/request-log.js';
+import { Metrics, routeOf } from '../observability/metrics.js';
+import { securityHeaders } from '../security/headers.js';
+import { checkDatabasePath } from '../startup/storage-paths.js';
+import { exitForFailedStart } from '../startup/exit-codes.js';
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const verifier = verifierFor(config, undefined, 'introspection');
+  checkDatabasePath(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl);
+  await migrate(database, readMigrations(ROOT, database.flavour));
+  if (database.flavour === 'sqlite') await tuneSqlite(database.db);
+
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
+  const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined }, 'request failed');
+  app.on('error', logError);
+  app.use(requestLog(log, new Metrics(database.pool), config.trustProxy));
+  app.use(securityHeaders(config.issuer));
+  app.use(errorHandler(logError));
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/healthz') return next();
+    ctx.set('cache-control', 'no-store');
+    try {
+      await database.db.$queryRawUnsafe('SELECT 1');
+      ctx.body = { status: 'ok' };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable' };
+    }
+  });
+  app.use(
+    apiMiddleware({
+      verifier,
+      apiResource: config.apiResource,
+      accounts: new Accounts(database.db),
+      shop: new Shop(database.db),
+      buyAtTimeZone: config.api.buyAtTimeZone,
+      corsOrigins: config.api.corsOrigins,
+      log: logError,
+    }),
+  );
+
+  const server = await serve(app.callback(), { port: config.api.port, host: config.host, portSetting: 'API_PORT' }, log, () => database.db.$disconnect());
+  log.info({ address: server.address(), introspection: config.api.introspection.endpoint }, 'api listening');
+}
+
+main().catch((err: unknown) => exitForFailedStart(err, (e) => e instanceof ConfigError));

@@ -1,0 +1,64 @@
+// The service: read the configuration, bind the port, prepare the database,
+// then serve and drain on SIGTERM (src/serve.ts). Loaded by src/main.ts once
+// the Node.js version is known to be right.
+import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
+import { createLogger } from './log.js';
+import { appDeps, misplacedDemoClient, misplacedDemoClientWarning, prepare, seedDemo } from './setup.js';
+import { createApp } from './app.js';
+import { purgeExpired } from './oidc/adapter.js';
+import { drainOnSignals, handOver, listen } from './serve.js';
+import { exitForFailedStart } from './startup/exit-codes.js';
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  // Bound before anything is created: a port in use must not leave a demo
+  // client behind registered for an address that never served.
+  const server = await listen({ port: config.port, host: config.host, portSetting: 'PORT' });
+  const prepared = await prepare(config);
+
+  if (config.seedDemo) {
+    await prepared.shop.seedItems();
+    const demo = await seedDemo(config, prepared);
+    if (demo) {
+      // Printed once, on the first start: they are not stored anywhere readable.
+      process.stdout.write(
+        `\nFirst start: created a demo account and a demo client.\n` +
+          `  user:                     ${demo.user.username} / ${demo.user.password}\n` +
+          `  client_id:                ${demo.client.client_id}\n` +
+          `  client_secret:            ${demo.client.client_secret}\n` +
+          `  redirect_uri:             ${demo.client.redirect_uri}\n` +
+          `  post_logout_redirect_uri: ${demo.client.post_logout_redirect_uri}\n` +
+          `Try: ${config.issuer}/oauth/authorize?response_type=code&client_id=${demo.client.client_id}&scope=profile%20buy%20buy_history&state=unique_state_code\n\n`,
+      );
+    } else {
+      const misplaced = await misplacedDemoClient(config, prepared);
+      if (misplaced) process.stderr.write(misplacedDemoClientWarning(config, misplaced));
+    }
+  }
+
+  const app = createApp(appDeps(config, prepared, log));
+  // Staged, activated and retired signing keys reach this node within
+  // KEY_REFRESH_INTERVAL, no restart (README, "Signing keys and their rotation").
+  prepared.keyRefresh.start(log);
+
+  const purge = config.purgeInterval
+    ? setInterval(() => {
+        purgeExpired(prepared.database.db).then(
+          (count) => count && log.info({ count }, 'purged expired artifacts'),
+          (err: unknown) => log.warn({ err }, 'purge failed; will retry'),
+        );
+      }, config.purgeInterval * 1000).unref()
+    : undefined;
+
+  handOver(server, app.callback());
+  drainOnSignals(server, log, async () => {
+    clearInterval(purge);
+    await prepared.keyRefresh.stop();
+    await prepared.database.db.$disconnect();
+  });
+  log.info({ issuer: config.issuer, address: server.address() }, 'listening');
+}
+
+main().catch((err: unknown) => exitForFailedStart(err, (e) => e instanceof ConfigError));
