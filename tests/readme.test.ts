@@ -82,7 +82,7 @@ describe('README', () => {
   test(`"${MORE}": discovery, introspection, revocation, client credentials, userinfo, refresh and logout as shown; the repeated refresh ends the authorization's tokens (RFC 9700 §4.14.2)`, async () => {
     const all = steps(README, MORE);
     // The refresh, then the same command again: the used refresh token presented a second time.
-    const refreshes = all.filter((s) => s.kind === 'run' && s.command.includes('grant_type=refresh_token'));
+    const refreshes = all.filter((s) => s.kind === 'run' && s.command.includes('refresh_token=${refresh_token}'));
     expect(refreshes).toHaveLength(2);
     const reuse = refreshes[1];
     const active = async (token: string) => {
