@@ -7,6 +7,8 @@
 //   test fills in the same variable (client_id and client_secret from the
 //   first-start output, code from the browser step, anything else from the
 //   last output that carried a field of that name: "from the token response").
+//   A comment that opens with a field in backticks names the field to take
+//   instead: "oidc_code=…  # `code` from the callback page".
 // - `open "<url>"` is a browser step: the URL is expanded by bash, must be one
 //   curl accepts, and is then walked through by the tests' user agent
 //   (sign in as demo and allow, or confirm sign-out).
@@ -77,8 +79,27 @@ describe('README', () => {
     expect(session.vars.access_token).toBeTruthy();
   });
 
-  test(`"${MORE}": discovery, introspection, revocation, client credentials and logout as shown`, async () => {
-    await runSection(README, MORE, session);
+  test(`"${MORE}": discovery, introspection, revocation, client credentials, userinfo, refresh and logout as shown; the repeated refresh ends the authorization's tokens (RFC 9700 §4.14.2)`, async () => {
+    const all = steps(README, MORE);
+    // The refresh, then the same command again: the used refresh token presented a second time.
+    const refreshes = all.filter((s) => s.kind === 'run' && s.command.includes('refresh_token=${refresh_token}'));
+    expect(refreshes).toHaveLength(2);
+    const reuse = refreshes[1];
+    const active = async (token: string) => {
+      const res = await fetch(`${server.base}/oauth/introspect`, { method: 'POST', headers: { authorization: basic(demo) }, body: new URLSearchParams({ token }) });
+      return ((await res.json()) as { active: boolean }).active;
+    };
+    let tokens: string[] = [];
+    for (const step of all) {
+      if (step === reuse) {
+        // Until the reuse, the first access token and the refresh's new tokens work (rotation consumes only the refresh token).
+        const rotated = JSON.parse(session.outputs.at(-1)!) as { access_token: string; refresh_token: string };
+        tokens = [session.vars.oidc_access_token!, rotated.access_token, rotated.refresh_token];
+        expect(await Promise.all(tokens.map(active))).toEqual([true, true, true]);
+      }
+      await runStep(step, session);
+    }
+    expect(await Promise.all(tokens.map(active))).toEqual([false, false, false]);
   });
 
   test(`"${API}", after steps 1 and 2 again as the README says once the token is revoked`, async () => {

@@ -66,7 +66,8 @@ export interface Section {
 }
 
 export type Step =
-  | { kind: 'assign'; line: number; name: string }
+  /** `name=…`; `field` when its comment starts with a field in backticks (`` oidc_code=…  # `code` from … ``). */
+  | { kind: 'assign'; line: number; name: string; field?: string }
   | { kind: 'browser'; line: number; command: string }
   | { kind: 'run'; line: number; command: string; shown?: Shown };
 
@@ -136,9 +137,9 @@ export function steps(readme: string, title: string): Step[] {
         afterCommand = false;
         continue;
       }
-      const assign = /^(\w+)=…(\s+#.*)?$/.exec(text);
+      const assign = /^(\w+)=…(?:\s+#\s*(?:`(\w+)`)?.*)?$/.exec(text);
       if (assign) {
-        out.push({ kind: 'assign', line, name: assign[1]! });
+        out.push({ kind: 'assign', line, name: assign[1]!, field: assign[2] });
         afterCommand = false;
         continue;
       }
@@ -182,7 +183,7 @@ export function shell(command: string, session: Session): Promise<ShellResult> {
 export async function runStep(step: Step, session: Session): Promise<string | undefined> {
   const at = `README.md:${step.line}:`;
   if (step.kind === 'assign') {
-    session.vars[step.name] = provide(step.name, session, at);
+    session.vars[step.name] = provide(step.field ?? step.name, session, at);
     return undefined;
   }
   if (step.kind === 'browser') {
