@@ -7,7 +7,8 @@
 // 303 of src/oidc/post-as-get-shim.ts turns it into a top-level GET, which does.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { ROUTES } from '../src/oidc/configuration.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -54,10 +55,7 @@ beforeAll(async () => {
   rpOrigin = `http://localhost:${(rp.address() as AddressInfo).port}`;
   client = await server.client({ name: 'Cross-site RP', redirectUris: [`${rpOrigin}/cb`], postLogoutRedirectUris: [`${rpOrigin}/logged-out`] });
   user = await server.user();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

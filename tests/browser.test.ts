@@ -2,7 +2,8 @@
 // person opens the authorization URL, signs in, allows, and sees the code on
 // our /demo/callback page; the client then exchanges that code.
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const SHOTS = '/tmp/shots';
@@ -19,10 +20,7 @@ beforeAll(async () => {
   client = await server.client({ name: 'Browser shop', redirectUris: [`${server.issuer}/demo/callback`] });
   user = await server.user();
   authUrl = `${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile buy buy_history&state=unique_state_code`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
