@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { ROUTES } from '../src/routes.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { basic } from './helpers/http.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -80,7 +81,7 @@ async function exchange(code: string): Promise<{ status: number; body: Record<st
   const res = await fetch(`${server.issuer}${ROUTES.oauth.token}`, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+      authorization: basic(client),
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${rpOrigin}/cb` }),

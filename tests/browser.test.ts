@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, type TestServer } from './helpers/server.js';
+import { basic } from './helpers/http.js';
 
 const SHOTS = '/tmp/shots';
 
@@ -85,7 +86,7 @@ async function exchange(code: string) {
   const res = await fetch(`${server.issuer}/oauth/token`, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+      authorization: basic(client),
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code }),

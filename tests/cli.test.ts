@@ -10,6 +10,7 @@ import { ROOT } from '../src/setup.js';
 import { COMMANDS, optionsOf, type CommandName, type CommandSpec } from '../src/cli/commands.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage } from './helpers/user-agent.js';
+import { basic } from './helpers/http.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oidc-cli-'));
 const dbEnv = { DATABASE_URL: `file:${join(dir, 'cli.db')}`, DATA_DIR: dir, LOG_LEVEL: 'silent' };
@@ -55,7 +56,6 @@ function json(run: Run): Record<string, unknown> {
   return JSON.parse(run.stdout) as Record<string, unknown>;
 }
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 const USER = { username: 'cli.alice', password: 'cli-alice correct horse', serverId: 'srv_cli_1', email: 'alice@example.com' };
 const FLOW_REDIRECT = 'http://127.0.0.1:9999/cli/cb';
@@ -199,7 +199,7 @@ test('the client and the account made by the CLI complete the seed code flow on 
 
   const tokenRes = await fetch(`${server.issuer}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization: basic({ client_id: clientId }, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'authorization_code', code: code! }),
   });
   expect(tokenRes.status).toBe(200);
@@ -210,7 +210,7 @@ test('the client and the account made by the CLI complete the seed code flow on 
   const info = await (
     await fetch(`${server.issuer}/oauth/introspect`, {
       method: 'POST',
-      headers: { authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization: basic({ client_id: clientId }, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: tokens.access_token }),
     })
   ).json();

@@ -5,7 +5,8 @@
 // authorization's tokens only. Over real HTTP against the in-process app.
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage, type Page } from './helpers/user-agent.js';
-import { api, postForm, type Json, type Registered } from './helpers/processes.js';
+import { call, postForm, type Json } from './helpers/http.js';
+import { type Registered } from './helpers/processes.js';
 
 type User = Awaited<ReturnType<TestServer['user']>>;
 
@@ -63,7 +64,7 @@ const revoke = (c: Registered, token: string, hint: 'access_token' | 'refresh_to
   postForm(`${server.issuer}/oauth/revoke`, c, { token, token_type_hint: hint });
 const refresh = (c: Registered, refreshToken: string) =>
   postForm(`${server.issuer}/oauth/token`, c, { grant_type: 'refresh_token', refresh_token: refreshToken });
-const me = async (token: string) => (await api(server.issuer, '/api/me', { token })).status;
+const me = async (token: string) => (await call(server.issuer, '/api/me', { token })).status;
 
 /** Everything a user would see of a token family still working: introspection, the API, a refresh. */
 async function expectActive(c: Registered, t: Tokens): Promise<Tokens> {

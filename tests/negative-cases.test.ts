@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
+import { basic } from './helpers/http.js';
 
 const CB = 'http://127.0.0.1:9999/cb';
 const CB2 = 'http://127.0.0.1:9999/other-cb';
@@ -16,9 +17,6 @@ afterAll(() => server.close());
 
 type Registered = Awaited<ReturnType<TestServer['client']>>;
 type User = Awaited<ReturnType<TestServer['user']>>;
-
-const basic = (c: { client_id: string; client_secret?: string }, secret = c.client_secret) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(secret ?? '')}`).toString('base64')}`;
 
 interface JsonResponse {
   status: number;

@@ -11,12 +11,12 @@ import { ROUTES } from '../src/routes.js';
 import { MAX_QUERY_BYTES } from '../src/oidc/post-as-get-shim.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, asFormPost, authorize, findForm, isPage, type Page } from './helpers/user-agent.js';
+import { STACK, basic } from './helpers/http.js';
 
 const REDIRECT = 'http://127.0.0.1:9999/cb';
 const LOGGED_OUT = 'http://127.0.0.1:9999/logged-out';
 const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-const STACK = /node_modules|\bat \S+ \(|\.(ts|js):\d+/;
 
 type Client = Awaited<ReturnType<TestServer['client']>>;
 type User = Awaited<ReturnType<TestServer['user']>>;
@@ -47,7 +47,7 @@ async function exchange(code: string): Promise<{ status: number; body: Record<st
     method: 'POST',
     headers: {
       ...FORM,
-      authorization: `Basic ${Buffer.from(`${encodeURIComponent(rp.client_id)}:${encodeURIComponent(rp.client_secret!)}`).toString('base64')}`,
+      authorization: basic(rp),
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT }),
   });
@@ -126,7 +126,7 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
   test('a pushed request (RFC 9126): POST client_id + request_uri completes the flow', async () => {
     const par = await fetch(at(ROUTES.oauth.pushed_authorization_request), {
       method: 'POST',
-      headers: { ...FORM, authorization: `Basic ${Buffer.from(`${rp.client_id}:${rp.client_secret}`).toString('base64')}` },
+      headers: { ...FORM, authorization: basic(rp) },
       body: new URLSearchParams(authParams({ state: 'pushed' })),
     });
     expect(par.status).toBe(201);
