@@ -21,6 +21,7 @@ import {
   type CallInit,
   type Json,
 } from './helpers/http.js';
+import { travel } from './helpers/clock.js';
 
 type Registered = Awaited<ReturnType<TestServer['client']>>;
 type User = Awaited<ReturnType<TestServer['user']>>;
@@ -463,7 +464,7 @@ describe('an expired access token (ACCESS_TOKEN_TTL=2)', () => {
     const { token } = await seedToken('profile buy buy_history', { srv: short });
     const first = await call('/api/me', { token, base: short.issuer });
     expect(first.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 3100));
+    travel(3);
     for (const path of ['/api/me', '/api/orders']) {
       const res = await call(path, { token, base: short.issuer });
       expectInvalidToken(res);

@@ -7,6 +7,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage, type Page } from './helpers/user-agent.js';
 import { call, postForm, type Json } from './helpers/http.js';
 import { type Registered } from './helpers/processes.js';
+import { travel } from './helpers/clock.js';
 
 type User = Awaited<ReturnType<TestServer['user']>>;
 
@@ -255,7 +256,7 @@ describe('how long consent is remembered (GRANT_TTL)', () => {
     expect((await authorize(ua(), url('openid profile'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
     expect((await authorize(ua(), url('openid profile'), u)).shown).toEqual(['login']);
 
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    travel(2.1);
     // Forgotten: asked again, and a new consent starts afresh rather than widening the old one.
     expect((await authorize(ua(), url('openid email'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
     expect((await authorize(ua(), url('openid email'), u)).shown).toEqual(['login']);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, findForm, isPage, decode, type Page } from './helpers/user-agent.js';
 import { STACK, basic } from './helpers/http.js';
+import { travel } from './helpers/clock.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -264,7 +265,7 @@ describe('remembered consent and prompts', () => {
     expect(t1.nonce).toBe('n-1');
     expect(typeof t1.auth_time).toBe('number');
 
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    travel(2.1);
     const second = await authorize(ua, authUrl(client, { max_age: '1', nonce: 'n-2' }), u);
     expect(second.shown).toEqual(['login']);
     const t2 = claimsOf((await exchange(client, second.callback.searchParams.get('code')!)).id_token);
