@@ -79,6 +79,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The server on the CLI's database, started by the first test that needs it (so that each test also runs alone). */
+const running = async (): Promise<TestServer> => (server ??= await startServer({ DATABASE_URL: dbEnv.DATABASE_URL, DATA_DIR: dbEnv.DATA_DIR }));
+
 test('client:create prints only the new client as one JSON document, with its id and secret', async () => {
   expect(flowClient).toMatchObject({
     client_id: expect.stringMatching(/^[\w-]{16,}$/),
@@ -182,7 +185,7 @@ describe.each([
 });
 
 test('the client and the account made by the CLI complete the seed code flow on a server using the same database', async () => {
-  server = await startServer({ DATABASE_URL: dbEnv.DATABASE_URL, DATA_DIR: dbEnv.DATA_DIR });
+  server = await running();
   // The helper really is on the CLI's database: it knows the CLI's account.
   expect(server.config.databaseUrl).toBe(dbEnv.DATABASE_URL);
 
@@ -218,7 +221,7 @@ test('the client and the account made by the CLI complete the seed code flow on 
 });
 
 test('the wrong password for the CLI account is refused at the login page', async () => {
-  expect(server).toBeDefined();
+  server = await running();
   const ua = new UserAgent(server!.issuer);
   const url = `${server!.issuer}/oauth/authorize?response_type=code&client_id=${String(flowClient.client_id)}&scope=profile&state=s`;
   const login = await ua.navigate(url);
@@ -240,7 +243,7 @@ function signingKeys(): unknown[] {
 }
 
 test('a bare keys:rotate changes nothing: exit 2, its usage with what each choice does on stderr; the keys and the JWKS stay as they were', async () => {
-  expect(server).toBeDefined();
+  server = await running();
   const tableBefore = signingKeys();
   const jwksBefore = await (await fetch(`${server!.issuer}/oauth/jwks`)).json();
   expect(tableBefore.length).toBeGreaterThanOrEqual(2);
@@ -259,7 +262,7 @@ test('a bare keys:rotate changes nothing: exit 2, its usage with what each choic
 });
 
 test('keys:rotate prints the created and retired key ids; after a restart the JWKS publishes both', async () => {
-  expect(server).toBeDefined();
+  server = await running();
   const before = (await (await fetch(`${server!.issuer}/oauth/jwks`)).json()) as { keys: { kid: string }[] };
   const beforeKids = before.keys.map((k) => k.kid).sort();
   expect(beforeKids).toHaveLength(2);
