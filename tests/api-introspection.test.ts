@@ -15,7 +15,6 @@ import {
   expectInvalidToken,
   expectTs,
   seedTokens,
-  type ApiResponse,
   type Json,
 } from './helpers/http.js';
 import { freePort } from './helpers/processes.js';

@@ -17,7 +17,6 @@ import {
   expectInvalidToken,
   expectTs,
   seedTokens,
-  type ApiResponse,
   type CallInit,
   type Json,
 } from './helpers/http.js';
