@@ -17,7 +17,7 @@ import { interactionRoutes } from './interactions/routes.js';
 import { translator } from './interactions/i18n.js';
 import { multipartTokenShim } from './oidc/multipart-token-shim.js';
 import { postAsGetShim } from './oidc/post-as-get-shim.js';
-import { ROUTES } from './oidc/configuration.js';
+import { ROUTES } from './routes.js';
 import { apiMiddleware } from './api/routes.js';
 import type { Shop } from './api/shop.js';
 import type { ProviderHolder } from './oidc/provider-holder.js';
@@ -91,20 +91,20 @@ export function createApp(deps: AppDeps): Koa {
 
   const css = readFileSync(join(deps.root, 'public', 'app.css'));
   const router = new Router();
-  router.get('/static/app.css', (ctx) => {
+  router.get(ROUTES.stylesheet, (ctx) => {
     ctx.type = 'text/css';
     ctx.set('cache-control', 'public, max-age=3600');
     ctx.body = css;
   });
 
   // Browsers ask for it on every page; an empty answer beats a 404 in their console.
-  router.get('/favicon.ico', (ctx) => {
+  router.get(ROUTES.favicon, (ctx) => {
     ctx.status = 204;
     ctx.set('cache-control', 'public, max-age=86400');
   });
 
   // Ready once the database answers; 503 while it does not.
-  router.get('/healthz', async (ctx) => {
+  router.get(ROUTES.healthz, async (ctx) => {
     ctx.set('cache-control', 'no-store');
     try {
       await db.$queryRawUnsafe('SELECT 1');
@@ -132,12 +132,12 @@ export function createApp(deps: AppDeps): Koa {
   // origin must not display arbitrary text from a URL.
   const demoPages = config.env !== 'production';
   if (demoPages) {
-    router.get('/demo/callback', showArrival('callback'));
-    router.get('/demo/logged-out', showArrival('loggedOut'));
+    router.get(ROUTES.demoCallback, showArrival('callback'));
+    router.get(ROUTES.demoLoggedOut, showArrival('loggedOut'));
   }
-  router.get('/metrics', metricsRoute(metrics, config.metricsToken));
+  router.get(ROUTES.metrics, metricsRoute(metrics, config.metricsToken));
   // Any other method on these paths: 405, not the provider's 404.
-  for (const path of ['/static/app.css', '/favicon.ico', '/healthz', '/metrics', ...(demoPages ? ['/demo/callback', '/demo/logged-out'] : [])]) {
+  for (const path of [ROUTES.stylesheet, ROUTES.favicon, ROUTES.healthz, ROUTES.metrics, ...(demoPages ? [ROUTES.demoCallback, ROUTES.demoLoggedOut] : [])]) {
     router.all(path, (ctx) => {
       ctx.set('allow', 'GET, HEAD');
       oauthError(ctx, 405, 'invalid_request', 'method not allowed; allowed: GET, HEAD');
@@ -149,13 +149,13 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(multipartTokenShim);
   // POST at the authorization and logout endpoints, with SameSite=Lax cookies.
-  app.use(postAsGetShim(ROUTES, views));
+  app.use(postAsGetShim(ROUTES.oauth, views));
 
   // RFC 8414 metadata: the library serves the OIDC discovery document; plain
   // OAuth clients look for the same document here.
   app.use(async (ctx, next) => {
-    if (ctx.path === '/.well-known/oauth-authorization-server' && (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS')) {
-      ctx.req.url = '/.well-known/openid-configuration';
+    if (ctx.path === ROUTES.oauthAuthorizationServer && (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS')) {
+      ctx.req.url = ROUTES.openidConfiguration;
     }
     return next();
   });

@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { purgeExpired } from './oidc/adapter.js';
 import { drainOnSignals, handOver, listen } from './serve.js';
 import { exitForFailedStart } from './startup/exit-codes.js';
+import { ROUTES } from './routes.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
           `  client_secret:            ${demo.client.client_secret}\n` +
           `  redirect_uri:             ${demo.client.redirect_uri}\n` +
           `  post_logout_redirect_uri: ${demo.client.post_logout_redirect_uri}\n` +
-          `Try: ${config.issuer}/oauth/authorize?response_type=code&client_id=${demo.client.client_id}&scope=profile%20buy%20buy_history&state=unique_state_code\n\n`,
+          `Try: ${config.issuer}${ROUTES.oauth.authorization}?response_type=code&client_id=${demo.client.client_id}&scope=profile%20buy%20buy_history&state=unique_state_code\n\n`,
       );
     } else {
       const misplaced = await misplacedDemoClient(config, prepared);

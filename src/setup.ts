@@ -20,6 +20,7 @@ import type { AppDeps } from './app.js';
 import type { Logger } from './log.js';
 import { Metrics } from './observability/metrics.js';
 import { checkStoragePaths } from './startup/storage-paths.js';
+import { ROUTES } from './routes.js';
 
 /** The project root, from src/ under tsx or dist/src/ once compiled. */
 export const ROOT = (() => {
@@ -81,7 +82,7 @@ export async function seedDemo(config: Config, prepared: Prepared): Promise<Demo
     throw err;
   }
   const redirectUri = demoRedirectUri(config);
-  const postLogoutRedirectUri = `${config.issuer}/demo/logged-out`;
+  const postLogoutRedirectUri = `${config.issuer}${ROUTES.demoLoggedOut}`;
   const client = await prepared.clientService.create({
     name: DEMO_CLIENT_NAME,
     redirectUris: [redirectUri],
@@ -100,7 +101,7 @@ export async function seedDemo(config: Config, prepared: Prepared): Promise<Demo
 }
 
 const DEMO_CLIENT_NAME = 'Demo client';
-const demoRedirectUri = (config: Config) => `${config.issuer}/demo/callback`;
+const demoRedirectUri = (config: Config) => `${config.issuer}${ROUTES.demoCallback}`;
 
 /**
  * The demo client when it was registered for another address than this
@@ -116,7 +117,7 @@ const demoRedirectUri = (config: Config) => `${config.issuer}/demo/callback`;
 export async function misplacedDemoClient(config: Config, prepared: Prepared): Promise<{ clientId: string; redirectUri: string } | undefined> {
   const first = await prepared.clients.oldest();
   const uris = first?.redirect_uris ?? [];
-  if (first?.client_name !== DEMO_CLIENT_NAME || uris.length !== 1 || !uris[0]!.endsWith('/demo/callback')) return undefined;
+  if (first?.client_name !== DEMO_CLIENT_NAME || uris.length !== 1 || !uris[0]!.endsWith(ROUTES.demoCallback)) return undefined;
   if (uris[0] === demoRedirectUri(config)) return undefined;
   return { clientId: first.client_id, redirectUri: uris[0]! };
 }

@@ -3,15 +3,23 @@
 // the provider with its own resource-server credentials, and shares the
 // provider's database. Real tokens from the seed's code flow; real processes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
-import { api as request, STACK, type ApiResponse } from './helpers/processes.js';
+import {
+  STACK,
+  basic,
+  buy,
+  call,
+  expectBought,
+  expectEnvelopeError,
+  expectInvalidToken,
+  expectTs,
+  seedTokens,
+  type Json,
+} from './helpers/http.js';
+import { freePort } from './helpers/processes.js';
 
 type Registered = Awaited<ReturnType<TestServer['client']>>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
 
 const REDIRECT_URI = 'http://127.0.0.1:9999/cb';
 
@@ -25,14 +33,6 @@ let server: TestServer;
 let rs: Registered;
 let api: ApiProcess;
 let wrongApi: ApiProcess;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Starts `tsx src/api/main.ts` against the test server's database and issuer; resolves once /healthz answers 200. */
 async function startApi(env: Record<string, string>): Promise<ApiProcess> {
@@ -100,56 +100,12 @@ afterAll(async () => {
 
 // --- helpers ---------------------------------------------------------------
 
-const basic = (c: { client_id: string; client_secret?: string }) =>
-  `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}`;
-
-/** A request to the API; no answer may carry a stack trace. */
-async function call(base: string, path: string, init: { token?: string; json?: unknown } = {}): Promise<ApiResponse> {
-  const res = await request(base, path, init);
-  expect(res.text).not.toMatch(STACK);
-  return res;
-}
-
-function expectTs(ts: unknown) {
-  expect(Number.isInteger(ts)).toBe(true);
-  expect(Math.abs((ts as number) - Date.now() / 1000)).toBeLessThanOrEqual(5);
-}
-
-function expectEnvelopeError(res: ApiResponse, status: number) {
-  expect({ status: res.status, body: res.body }).toEqual({
-    status,
-    body: { code: expect.any(Number), success: false, msg: expect.any(String), ts: expect.any(Number) },
-  });
-  expect(res.body.code).not.toBe(0);
-  expectTs(res.body.ts);
-}
-
-function expectInvalidToken(res: ApiResponse) {
-  expectEnvelopeError(res, 401);
-  expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"(,|$)/);
-}
-
-/** The seed's flow: authorize (no redirect_uri, PKCE or openid), then `curl -u id:secret -F ...` at the token endpoint. */
+/** The seed's flow for a new client and user: its access token and granted scope. */
 async function seedToken(scope: string) {
   const c = await server.client();
   const user = await server.user();
-  const url = `${server.issuer}/oauth/authorize?response_type=code&client_id=${c.client_id}&scope=${encodeURIComponent(scope)}&state=unique_state_code`;
-  const { callback } = await authorize(new UserAgent(server.issuer), url, { username: user.username, password: user.password, consent: 'allow' });
-  const form = new FormData();
-  form.append('grant_type', 'authorization_code');
-  form.append('code', callback.searchParams.get('code')!);
-  const res = await fetch(`${server.issuer}/oauth/token`, { method: 'POST', headers: { authorization: basic(c) }, body: form });
-  expect(res.status).toBe(200);
-  const body = (await res.json()) as Json;
+  const body = await seedTokens(server.issuer, c, user, scope);
   return { token: body.access_token as string, scope: body.scope as string, client: c, user };
-}
-
-const buy = (base: string, token: string, item_id: string, tx_id: string, buy_at = '2023-09-01 13:22:22') =>
-  call(base, '/api/items/buy', { token, json: { item_id, tx_id, buy_at } });
-
-function expectBought(res: ApiResponse) {
-  expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { code: 0, success: true, msg: '購買成功', ts: expect.any(Number) } });
-  expectTs(res.body.ts);
 }
 
 // --- tests ---------------------------------------------------------------------

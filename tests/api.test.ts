@@ -6,11 +6,24 @@
 import * as client from 'openid-client';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
+import {
+  STACK,
+  allOrders as everyOrder,
+  basic,
+  buy as buyAt,
+  call as request,
+  expectBought,
+  expectEnvelopeError,
+  expectInvalidToken,
+  expectTs,
+  seedTokens,
+  type CallInit,
+  type Json,
+} from './helpers/http.js';
+import { travel } from './helpers/clock.js';
 
 type Registered = Awaited<ReturnType<TestServer['client']>>;
 type User = Awaited<ReturnType<TestServer['user']>>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
 
 const REDIRECT_URI = 'http://127.0.0.1:9999/cb';
 const OTHER_RESOURCE = 'https://elsewhere.example/api';
@@ -25,104 +38,26 @@ afterAll(() => server.close());
 
 // --- helpers ---------------------------------------------------------------
 
-const basic = (c: { client_id: string; client_secret?: string }) =>
-  `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}`;
-
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Seconds since the epoch of a UTC wall-clock time, as the API's string. */
 const utc = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0) => String(Date.UTC(y, mo - 1, d, h, mi, s) / 1000);
 
-// What a stack trace or an internal path would look like in a body.
-const STACK = /\bat [\w.<>$]+ \(|\bat [^\s]+:\d+:\d+|node_modules|\/src\/|\.ts:\d+|Error: /;
+/** A request to this file's server (or `base`); every answer is checked for leaked stack traces. */
+const call = (path: string, init: CallInit & { base?: string } = {}) => request(init.base ?? server.issuer, path, init);
 
-interface ApiResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: Json;
-}
-
-/** A request to the server; every answer is checked for leaked stack traces. */
-async function call(
-  path: string,
-  init: { method?: string; token?: string; json?: unknown; body?: string; headers?: Record<string, string>; base?: string } = {},
-): Promise<ApiResponse> {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
-  let body = init.body;
-  if (init.json !== undefined) {
-    body = JSON.stringify(init.json);
-    headers['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(`${init.base ?? server.issuer}${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
-  const text = await res.text();
-  expect(text).not.toMatch(STACK);
-  let parsed: Json;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body: parsed };
-}
-
-function expectTs(ts: unknown) {
-  expect(Number.isInteger(ts)).toBe(true);
-  expect(Math.abs((ts as number) - nowSeconds())).toBeLessThanOrEqual(5);
-}
-
-/** An error answer: the status, JSON, and exactly the envelope {code≠0, success:false, msg, ts}. */
-function expectEnvelopeError(res: ApiResponse, status: number, msg?: RegExp) {
-  expect({ status: res.status, body: res.body }).toEqual({
-    status,
-    body: { code: expect.any(Number), success: false, msg: expect.any(String), ts: expect.any(Number) },
-  });
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(res.body.code).not.toBe(0);
-  expectTs(res.body.ts);
-  if (msg) expect(res.body.msg).toMatch(msg);
-}
-
-function expectInvalidToken(res: ApiResponse) {
-  expectEnvelopeError(res, 401);
-  expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"(,|$)/);
-}
-
-/** The seed's flow: authorize with no redirect_uri, PKCE or openid; the code exchanged with `curl -u id:secret -F ...`. */
+/** The seed's flow for a new client and user (unless given): its access token and granted scope. */
 async function seedToken(scope: string, opts: { client?: Registered; user?: User; srv?: TestServer } = {}) {
   const srv = opts.srv ?? server;
   const c = opts.client ?? (await srv.client());
   const user = opts.user ?? (await srv.user());
-  const ua = new UserAgent(srv.issuer);
-  const url = `${srv.issuer}/oauth/authorize?response_type=code&client_id=${c.client_id}&scope=${encodeURIComponent(scope)}&state=unique_state_code`;
-  const { callback } = await authorize(ua, url, { username: user.username, password: user.password, consent: 'allow' });
-  const code = callback.searchParams.get('code');
-  expect(code).toBeTruthy();
-  const form = new FormData();
-  form.append('grant_type', 'authorization_code');
-  form.append('code', code!);
-  const res = await fetch(`${srv.issuer}/oauth/token`, { method: 'POST', headers: { authorization: basic(c) }, body: form });
-  const body = (await res.json()) as Json;
-  expect(res.status).toBe(200);
-  expect(body.token_type).toBe('Bearer');
+  const body = await seedTokens(srv.issuer, c, user, scope);
   return { token: body.access_token as string, scope: body.scope as string, client: c, user };
 }
 
-const buy = (token: string, item_id: string, tx_id: string, buy_at = '2023-09-01 13:22:22') =>
-  call('/api/items/buy', { token, json: { item_id, tx_id, buy_at } });
+const buy = (token: string, item_id: string, tx_id: string, buy_at = '2023-09-01 13:22:22') => buyAt(server.issuer, token, item_id, tx_id, buy_at);
 
-function expectBought(res: ApiResponse) {
-  expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { code: 0, success: true, msg: '購買成功', ts: expect.any(Number) } });
-  expectTs(res.body.ts);
-}
-
-async function allOrders(token: string): Promise<Json[]> {
-  const res = await call('/api/orders?limit=200', { token });
-  expect(res.status).toBe(200);
-  expect(res.body.next_cursor).toBeNull();
-  return res.body.orders;
-}
+const allOrders = async (token: string): Promise<Json[]> => everyOrder(server.issuer, token, 200);
 
 let txCounter = 0;
 const txId = (prefix = 'TX') => `${prefix}${Date.now()}${++txCounter}`;
@@ -528,7 +463,7 @@ describe('an expired access token (ACCESS_TOKEN_TTL=2)', () => {
     const { token } = await seedToken('profile buy buy_history', { srv: short });
     const first = await call('/api/me', { token, base: short.issuer });
     expect(first.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 3100));
+    travel(3);
     for (const path of ['/api/me', '/api/orders']) {
       const res = await call(path, { token, base: short.issuer });
       expectInvalidToken(res);

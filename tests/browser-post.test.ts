@@ -9,8 +9,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { launchChromium } from './helpers/chromium.js';
-import { ROUTES } from '../src/oidc/configuration.js';
+import { ROUTES } from '../src/routes.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { basic } from './helpers/http.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -75,10 +76,10 @@ function authorizationForm(state: string): Record<string, string> {
 }
 
 async function exchange(code: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${server.issuer}${ROUTES.token}`, {
+  const res = await fetch(`${server.issuer}${ROUTES.oauth.token}`, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+      authorization: basic(client),
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${rpOrigin}/cb` }),
@@ -123,12 +124,12 @@ describe('a cross-site form POST, in Chromium', () => {
 
   test('to the authorization endpoint without a session: sign in, allow, back at the RP with a code that redeems', async () => {
     const { navigations, problems } = watch(page);
-    await page.goto(rpPage('/authorize-1', `${server.issuer}${ROUTES.authorization}`, authorizationForm('cross-1')));
+    await page.goto(rpPage('/authorize-1', `${server.issuer}${ROUTES.oauth.authorization}`, authorizationForm('cross-1')));
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(new URL(page.url()).pathname).toMatch(/^\/interaction\//);
 
     // It was a real cross-site POST, followed by the 303's GET.
-    const posted = navigations.find((r) => r.method() === 'POST' && new URL(r.url()).pathname === ROUTES.authorization)!;
+    const posted = navigations.find((r) => r.method() === 'POST' && new URL(r.url()).pathname === ROUTES.oauth.authorization)!;
     expect(posted).toBeDefined();
     expect((await posted.allHeaders())['sec-fetch-site']).toBe('cross-site');
     expect((await posted.response())?.status()).toBe(303);
@@ -152,7 +153,7 @@ describe('a cross-site form POST, in Chromium', () => {
 
   test('again, with the session: no login page, straight back to the RP with a code', async () => {
     const { navigations, problems } = watch(page);
-    await page.goto(rpPage('/authorize-2', `${server.issuer}${ROUTES.authorization}`, authorizationForm('cross-2')));
+    await page.goto(rpPage('/authorize-2', `${server.issuer}${ROUTES.oauth.authorization}`, authorizationForm('cross-2')));
     await page.waitForURL(`${rpOrigin}/cb?**`);
     const back = new URL(page.url());
     expect(back.searchParams.get('state')).toBe('cross-2');
@@ -172,9 +173,9 @@ describe('a cross-site form POST, in Chromium', () => {
 
   test('to the logout endpoint: the confirmation page, "yes", back at the RP with state, and the session is gone', async () => {
     const { problems } = watch(page);
-    await page.goto(rpPage('/logout', `${server.issuer}${ROUTES.end_session}`, { id_token_hint: idToken, post_logout_redirect_uri: `${rpOrigin}/logged-out`, state: 'bye-cross' }));
+    await page.goto(rpPage('/logout', `${server.issuer}${ROUTES.oauth.end_session}`, { id_token_hint: idToken, post_logout_redirect_uri: `${rpOrigin}/logged-out`, state: 'bye-cross' }));
     await page.getByRole('heading', { name: 'Sign out' }).waitFor();
-    expect(new URL(page.url()).pathname).toBe(ROUTES.end_session);
+    expect(new URL(page.url()).pathname).toBe(ROUTES.oauth.end_session);
     await Promise.all([page.waitForURL(`${rpOrigin}/logged-out?**`), page.getByRole('button', { name: 'Yes, sign me out' }).click()]);
     expect(new URL(page.url()).searchParams.get('state')).toBe('bye-cross');
     expect(problems).toEqual([]);
@@ -182,7 +183,7 @@ describe('a cross-site form POST, in Chromium', () => {
     expect((await context.cookies(server.issuer)).map((c) => c.name)).not.toContain('_session');
     // OIDC Core §3.1.2.6: prompt=none now finds no session.
     const silent = new URLSearchParams({ ...authorizationForm('after'), prompt: 'none' });
-    await page.goto(`${server.issuer}${ROUTES.authorization}?${silent}`);
+    await page.goto(`${server.issuer}${ROUTES.oauth.authorization}?${silent}`);
     await page.waitForURL(`${rpOrigin}/cb?**`);
     expect(new URL(page.url()).searchParams.get('error')).toBe('login_required');
     await expectProviderCookiesSafe(context, []);

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './helpers/chromium.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { basic } from './helpers/http.js';
 
 const SHOTS = '/tmp/shots';
 
@@ -83,7 +84,7 @@ async function exchange(code: string) {
   const res = await fetch(`${server.issuer}/oauth/token`, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+      authorization: basic(client),
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code }),

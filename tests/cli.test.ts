@@ -10,6 +10,7 @@ import { ROOT } from '../src/setup.js';
 import { COMMANDS, optionsOf, type CommandName, type CommandSpec } from '../src/cli/commands.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage } from './helpers/user-agent.js';
+import { basic } from './helpers/http.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oidc-cli-'));
 const dbEnv = { DATABASE_URL: `file:${join(dir, 'cli.db')}`, DATA_DIR: dir, LOG_LEVEL: 'silent' };
@@ -55,7 +56,6 @@ function json(run: Run): Record<string, unknown> {
   return JSON.parse(run.stdout) as Record<string, unknown>;
 }
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 const USER = { username: 'cli.alice', password: 'cli-alice correct horse', serverId: 'srv_cli_1', email: 'alice@example.com' };
 const FLOW_REDIRECT = 'http://127.0.0.1:9999/cli/cb';
@@ -78,6 +78,9 @@ afterAll(async () => {
   await server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The server on the CLI's database, started by the first test that needs it (so that each test also runs alone). */
+const running = async (): Promise<TestServer> => (server ??= await startServer({ DATABASE_URL: dbEnv.DATABASE_URL, DATA_DIR: dbEnv.DATA_DIR }));
 
 test('client:create prints only the new client as one JSON document, with its id and secret', async () => {
   expect(flowClient).toMatchObject({
@@ -182,7 +185,7 @@ describe.each([
 });
 
 test('the client and the account made by the CLI complete the seed code flow on a server using the same database', async () => {
-  server = await startServer({ DATABASE_URL: dbEnv.DATABASE_URL, DATA_DIR: dbEnv.DATA_DIR });
+  server = await running();
   // The helper really is on the CLI's database: it knows the CLI's account.
   expect(server.config.databaseUrl).toBe(dbEnv.DATABASE_URL);
 
@@ -199,7 +202,7 @@ test('the client and the account made by the CLI complete the seed code flow on 
 
   const tokenRes = await fetch(`${server.issuer}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization: basic({ client_id: clientId }, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'authorization_code', code: code! }),
   });
   expect(tokenRes.status).toBe(200);
@@ -210,7 +213,7 @@ test('the client and the account made by the CLI complete the seed code flow on 
   const info = await (
     await fetch(`${server.issuer}/oauth/introspect`, {
       method: 'POST',
-      headers: { authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization: basic({ client_id: clientId }, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: tokens.access_token }),
     })
   ).json();
@@ -218,7 +221,7 @@ test('the client and the account made by the CLI complete the seed code flow on 
 });
 
 test('the wrong password for the CLI account is refused at the login page', async () => {
-  expect(server).toBeDefined();
+  server = await running();
   const ua = new UserAgent(server!.issuer);
   const url = `${server!.issuer}/oauth/authorize?response_type=code&client_id=${String(flowClient.client_id)}&scope=profile&state=s`;
   const login = await ua.navigate(url);
@@ -240,7 +243,7 @@ function signingKeys(): unknown[] {
 }
 
 test('a bare keys:rotate changes nothing: exit 2, its usage with what each choice does on stderr; the keys and the JWKS stay as they were', async () => {
-  expect(server).toBeDefined();
+  server = await running();
   const tableBefore = signingKeys();
   const jwksBefore = await (await fetch(`${server!.issuer}/oauth/jwks`)).json();
   expect(tableBefore.length).toBeGreaterThanOrEqual(2);
@@ -259,7 +262,7 @@ test('a bare keys:rotate changes nothing: exit 2, its usage with what each choic
 });
 
 test('keys:rotate prints the created and retired key ids; after a restart the JWKS publishes both', async () => {
-  expect(server).toBeDefined();
+  server = await running();
   const before = (await (await fetch(`${server!.issuer}/oauth/jwks`)).json()) as { keys: { kid: string }[] };
   const beforeKids = before.keys.map((k) => k.kid).sort();
   expect(beforeKids).toHaveLength(2);

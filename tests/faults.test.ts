@@ -13,23 +13,25 @@ import Database from 'better-sqlite3';
 import {
   STACK,
   allOrders,
-  api,
+  call,
   authorizationCode,
   buy,
+  postForm,
+  redeemMultipart,
+  seedToken,
+  type Json,
+} from './helpers/http.js';
+import {
   cli,
   cliClient,
   cliUser,
   freePort,
   killAllChildren,
   pool,
-  postForm,
-  redeemMultipart,
-  seedToken,
   sleep,
   spawnServer,
   waitFor,
   within,
-  type Json,
   type Person,
   type Registered,
 } from './helpers/processes.js';
@@ -135,7 +137,7 @@ describe('kill -9 of the server in the middle of a stream of purchases', () => {
     server = await spawnServer({ ...env, PORT: String(port) });
 
     // Tokens are stored: the one issued before the crash still works.
-    const me = await api(server.base, '/api/me', { token });
+    const me = await call(server.base, '/api/me', { token });
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ code: 0, success: true, username: user.username });
 
@@ -372,9 +374,9 @@ describe('the first start', () => {
     expect(await page.text()).toContain(code);
     const token = await redeemMultipart(first.base, demoClient, code);
     expect(token.status).toBe(200);
-    const me = await api(first.base, '/api/me', { token: token.body.access_token });
+    const me = await call(first.base, '/api/me', { token: token.body.access_token });
     expect(me.body).toEqual({ code: 0, success: true, username: 'demo', server_id: 'demo_server', msg: '查詢成功', ts: expect.any(Number) });
-    const items = await api(first.base, '/api/items');
+    const items = await call(first.base, '/api/items');
     expect(items.body.items.map((i: Json) => i.item_id)).toEqual(['ITEM_001', 'ITEM_002', 'ITEM_003']);
     expect(await first.stop()).toEqual({ code: 0, signal: null });
 
@@ -388,8 +390,8 @@ describe('the first start', () => {
     const health = await fetch(`${second.base}/healthz`);
     expect({ status: health.status, body: await health.json() }).toEqual({ status: 200, body: { status: 'ok' } });
     // Same demo data, not a second copy; the token from the first run still works.
-    expect((await api(second.base, '/api/items')).body.items).toHaveLength(3);
-    expect((await api(second.base, '/api/me', { token: token.body.access_token })).body).toMatchObject({ username: 'demo' });
+    expect((await call(second.base, '/api/items')).body.items).toHaveLength(3);
+    expect((await call(second.base, '/api/me', { token: token.body.access_token })).body).toMatchObject({ username: 'demo' });
     expect(await second.stop()).toEqual({ code: 0, signal: null });
   }, 60_000);
 });

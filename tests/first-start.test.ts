@@ -11,6 +11,7 @@ import { delimiter, join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
 import { REQUIRED_NODE_MAJOR } from '../src/startup/node-version.js';
 import { ROOT, freePort, killAllChildren, spawnServer, type ServerProcess } from './helpers/processes.js';
+import { STACK_FRAME } from './helpers/http.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -47,16 +48,13 @@ function run(command: string, args: string[], env: Record<string, string>, timeo
 /** `node --import tsx src/main.ts`, what `npm run dev` runs, with `node` as given. */
 const startServer = (env: Record<string, string>, node = process.execPath) => run(node, ['--import', 'tsx', 'src/main.ts'], env);
 
-// A stack frame or a thrown error's header. (Not processes.ts' STACK, which
-// also refuses any node_modules path: the Node 20 message names one on purpose.)
-const STACK = /\bat [\w.<>$]+ \(|\bat [^\s]+:\d+:\d+|\.ts:\d+|Error: /;
 
 /** A refusal: exactly one line on stderr, no stack trace anywhere, and `code`. */
 function expectOneLine(result: Finished, code: number, line: RegExp): void {
   expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({ code, signal: null, stderr: expect.stringMatching(line) });
   expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1);
   expect(result.stderr.endsWith('\n')).toBe(true);
-  expect(`${result.stdout}${result.stderr}`).not.toMatch(STACK);
+  expect(`${result.stdout}${result.stderr}`).not.toMatch(STACK_FRAME);
 }
 
 /** A Node.js 20 on this machine: `which -a node`, then the usual places. The test needs one. */
@@ -106,7 +104,7 @@ describe('the wrong Node.js', () => {
     const ours = result.stderr.split('\n').filter((l) => l.startsWith('cannot start:'));
     expect(ours).toEqual([expect.stringMatching(/^cannot start: this project needs Node\.js 24, and \S+ is v20\./)]);
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/Unsupported runtime|Segmentation fault/);
-    expect(`${result.stdout}${result.stderr}`).not.toMatch(STACK);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(STACK_FRAME);
   }, 120_000);
 
   test('a command-line script under Node 20 → the same line and exit 3', async () => {

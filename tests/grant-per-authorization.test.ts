@@ -5,7 +5,9 @@
 // authorization's tokens only. Over real HTTP against the in-process app.
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage, type Page } from './helpers/user-agent.js';
-import { api, postForm, type Json, type Registered } from './helpers/processes.js';
+import { call, postForm, type Json } from './helpers/http.js';
+import { type Registered } from './helpers/processes.js';
+import { travel } from './helpers/clock.js';
 
 type User = Awaited<ReturnType<TestServer['user']>>;
 
@@ -63,7 +65,7 @@ const revoke = (c: Registered, token: string, hint: 'access_token' | 'refresh_to
   postForm(`${server.issuer}/oauth/revoke`, c, { token, token_type_hint: hint });
 const refresh = (c: Registered, refreshToken: string) =>
   postForm(`${server.issuer}/oauth/token`, c, { grant_type: 'refresh_token', refresh_token: refreshToken });
-const me = async (token: string) => (await api(server.issuer, '/api/me', { token })).status;
+const me = async (token: string) => (await call(server.issuer, '/api/me', { token })).status;
 
 /** Everything a user would see of a token family still working: introspection, the API, a refresh. */
 async function expectActive(c: Registered, t: Tokens): Promise<Tokens> {
@@ -254,7 +256,7 @@ describe('how long consent is remembered (GRANT_TTL)', () => {
     expect((await authorize(ua(), url('openid profile'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
     expect((await authorize(ua(), url('openid profile'), u)).shown).toEqual(['login']);
 
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    travel(2.1);
     // Forgotten: asked again, and a new consent starts afresh rather than widening the old one.
     expect((await authorize(ua(), url('openid email'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
     expect((await authorize(ua(), url('openid email'), u)).shown).toEqual(['login']);

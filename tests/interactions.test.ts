@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, findForm, isPage, decode, type Page } from './helpers/user-agent.js';
+import { STACK, basic } from './helpers/http.js';
+import { travel } from './helpers/clock.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -46,10 +48,6 @@ function authUrl(client: Client, params: Record<string, string> = {}): string {
   return url.href;
 }
 
-function basic(client: Client): string {
-  return `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret!)}`).toString('base64')}`;
-}
-
 /** The token endpoint's answer for a code (RFC 6749 §4.1.3). */
 async function exchange(client: Client, code: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${server.issuer}/oauth/token`, {
@@ -84,7 +82,6 @@ const alertOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.e
 const inputNamed = (html: string, name: string) => new RegExp(`<input\\b[^>]*name="${name}"[^>]*>`).exec(html)?.[0];
 const valueOf = (input: string | undefined) => decode(/value="([^"]*)"/.exec(input ?? '')?.[1] ?? '');
 const htmlLang = (html: string) => /<html lang="([^"]*)"/.exec(html)?.[1];
-const STACK = /node_modules|\/work\/|\n\s+at \S|\b\w*Error:|\.[jt]s:\d+/;
 
 let client: Client;
 let user: User;
@@ -268,7 +265,7 @@ describe('remembered consent and prompts', () => {
     expect(t1.nonce).toBe('n-1');
     expect(typeof t1.auth_time).toBe('number');
 
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    travel(2.1);
     const second = await authorize(ua, authUrl(client, { max_age: '1', nonce: 'n-2' }), u);
     expect(second.shown).toEqual(['login']);
     const t2 = claimsOf((await exchange(client, second.callback.searchParams.get('code')!)).id_token);

@@ -13,18 +13,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { authorizationCode, postForm, type Json } from './helpers/http.js';
 import {
   ROOT,
-  authorizationCode,
   cli,
   cliClient,
   cliUser,
   freePort,
   killAllChildren,
-  postForm,
   spawnServer,
   waitFor,
-  type Json,
   type Person,
   type Registered,
   type ServerProcess,

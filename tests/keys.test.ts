@@ -11,7 +11,9 @@ import { rotateSigningKeys } from '../src/oidc/keys.js';
 import { keyRetention } from '../src/oidc/provider.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage } from './helpers/user-agent.js';
-import { cli, waitFor, type Json } from './helpers/processes.js';
+import { type Json } from './helpers/http.js';
+import { cli, waitFor } from './helpers/processes.js';
+import { basic } from './helpers/http.js';
 
 const INTERVAL = 1; // KEY_REFRESH_INTERVAL, seconds
 // The next tick reads a change at most INTERVAL after it; the rest is polling and a loaded machine.
@@ -53,7 +55,7 @@ async function idToken(srv: TestServer): Promise<string> {
   const res = await fetch(`${srv.issuer}/oauth/token`, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+      authorization: basic(client),
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code: code! }),
@@ -173,7 +175,7 @@ test('a sign-in begun before a key change finishes after it, and its ID token ca
   expect(code).toBeTruthy();
   const res = await fetch(`${server.issuer}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization: basic(client), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'authorization_code', code: code! }),
   });
   expect(res.status).toBe(200);

@@ -4,6 +4,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
+import { basic } from './helpers/http.js';
+import { travel } from './helpers/clock.js';
 
 const CB = 'http://127.0.0.1:9999/cb';
 const CB2 = 'http://127.0.0.1:9999/other-cb';
@@ -16,9 +18,6 @@ afterAll(() => server.close());
 
 type Registered = Awaited<ReturnType<TestServer['client']>>;
 type User = Awaited<ReturnType<TestServer['user']>>;
-
-const basic = (c: { client_id: string; client_secret?: string }, secret = c.client_secret) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(secret ?? '')}`).toString('base64')}`;
 
 interface JsonResponse {
   status: number;
@@ -159,7 +158,7 @@ describe('token endpoint: client authentication and grant validation (RFC 6749 Â
       const c = await short.client();
       const user = await short.user();
       const { code } = await getCode(c, user, { srv: short });
-      await new Promise((r) => setTimeout(r, 2100));
+      travel(2.1);
       expectTokenError(await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB }, short), 400, 'invalid_grant');
     } finally {
       await short.close();

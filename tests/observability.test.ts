@@ -2,6 +2,8 @@
 // secret in them, Prometheus metrics; and the security headers every answer carries.
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
+import { STACK, basic } from './helpers/http.js';
+import { ROUTES } from '../src/routes.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 let server: TestServer;
@@ -10,7 +12,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const form = (issuer: string, path: string, auth: string, body: Record<string, string>) =>
   fetch(`${issuer}${path}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
 
@@ -30,9 +31,9 @@ async function busyDay(): Promise<string[]> {
     { username: user.username, password: user.password, consent: 'allow' },
   );
   const code = callback.searchParams.get('code')!;
-  const auth = basic(client.client_id, client.client_secret!);
+  const auth = basic(client);
   const tokens = (await (await form(server.issuer, '/oauth/token', auth, { grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9999/cb' })).json()) as Record<string, string>;
-  await form(server.issuer, '/oauth/token', basic(client.client_id, 'not-the-secret'), { grant_type: 'client_credentials' });
+  await form(server.issuer, '/oauth/token', basic(client, 'not-the-secret'), { grant_type: 'client_credentials' });
   const cc = (await (await form(server.issuer, '/oauth/token', auth, { grant_type: 'client_credentials', scope: 'buy' })).json()) as Record<string, string>;
   const refreshed = (await (await form(server.issuer, '/oauth/token', auth, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! })).json()) as Record<string, string>;
   await form(server.issuer, '/oauth/introspect', auth, { token: refreshed.access_token! });
@@ -136,4 +137,31 @@ test('response_mode=form_post still works under the CSP: the library allows exac
   const { createHash } = await import('node:crypto');
   const hash = createHash('sha256').update(script).digest('base64');
   expect(res.headers.get('content-security-policy')).toContain(`'sha256-${hash}'`);
+});
+
+test('STACK, the leak pattern every test applies to bodies, matches real stack traces and no page, document or token the server sends', async () => {
+  const thrown = [new TypeError('boom'), new Error('x'), new RangeError('y')].map((e) => e.stack!);
+  for (const stack of thrown) expect(stack).toMatch(STACK);
+  expect(`failed: ${process.cwd()}/data/app.db`).toMatch(STACK);
+
+  const client = await server.client({ grantTypes: ['authorization_code', 'client_credentials'] });
+  const user = await server.user();
+  await server.prepared.shop.putItem({ itemId: 'ITEM_STACK', name: '品項', imgUrl: 'https://img.example.com/img/item.png', amount: 1 });
+  const ua = new UserAgent(server.issuer);
+  const authUrl = `${server.issuer}${ROUTES.oauth.authorization}?response_type=code&client_id=${client.client_id}&scope=openid profile buy&state=s&nonce=n&redirect_uri=${encodeURIComponent('http://127.0.0.1:9999/cb')}`;
+  const login = await ua.navigate(authUrl);
+  const { callback } = await authorize(new UserAgent(server.issuer), authUrl, { username: user.username, password: user.password, consent: 'allow' });
+  const tokens = await form(server.issuer, ROUTES.oauth.token, basic(client), { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: 'http://127.0.0.1:9999/cb' });
+  const bodies = [
+    'html' in login ? login.html : '',
+    await tokens.text(),
+    ...(await Promise.all(
+      [ROUTES.openidConfiguration, ROUTES.oauth.jwks, ROUTES.apiItems, ROUTES.healthz, `${ROUTES.interaction}/unknown`, `${ROUTES.oauth.authorization}?client_id=nope`, ROUTES.demoCallback].map(
+        async (path) => (await fetch(`${server.issuer}${path}`)).text(),
+      ),
+    )),
+    await (await fetch(`${server.issuer}${ROUTES.metrics}`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text(),
+  ];
+  expect(bodies.filter((b) => b.length > 0)).toHaveLength(bodies.length);
+  expect(bodies.filter((b) => STACK.test(b))).toEqual([]);
 });

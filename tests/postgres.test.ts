@@ -13,24 +13,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import {
-  ROOT,
   STACK,
   allOrders,
-  api,
+  call,
   authorizationCode,
   buy,
+  postForm,
+  redeemMultipart,
+  seedToken,
+  type ApiResponse,
+  type Json,
+} from './helpers/http.js';
+import {
+  ROOT,
   cli,
   cliClient,
   cliUser,
   freePort,
   killAllChildren,
-  postForm,
-  redeemMultipart,
-  seedToken,
   spawnServer,
   waitFor,
-  type ApiResponse,
-  type Json,
   type Person,
   type Registered,
   type ServerProcess,
@@ -137,13 +139,13 @@ test("the seed's code flow with a multipart token request; /api/me, a purchase a
   expect(token.body).toMatchObject({ token_type: 'Bearer', scope: 'profile buy buy_history', access_token: expect.any(String) });
   const at = token.body.access_token as string;
 
-  const me = await api(a.base, '/api/me', { token: at });
+  const me = await call(a.base, '/api/me', { token: at });
   expect(me.body).toEqual({ code: 0, success: true, username: user.username, server_id: user.server_id, msg: '查詢成功', ts: expect.any(Number) });
   expectBought(await buy(a.base, at, 'ITEM_P', '20230901120000123456'));
   expectBought(await buy(a.base, at, 'ITEM_P', '20230901120000123456'));
   const conflict = await buy(a.base, at, 'NO_SUCH_ITEM', '20230901120000123456');
   expect(conflict.status).toBe(409);
-  const orders = await api(a.base, '/api/orders', { token: at });
+  const orders = await call(a.base, '/api/orders', { token: at });
   expect(orders.body).toEqual({
     code: 0,
     success: true,
@@ -187,7 +189,7 @@ test('revocation (RFC 7009) at one node → introspection (RFC 7662) answers {ac
   expect(revoked.status).toBe(200);
   for (const node of [a, b]) {
     expect((await introspect(node.base, web, at)).body).toEqual({ active: false });
-    const me = await api(node.base, '/api/me', { token: at });
+    const me = await call(node.base, '/api/me', { token: at });
     expect(me.status).toBe(401);
     expect(me.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
   }
@@ -214,11 +216,11 @@ test('two nodes, one issuer: a code from node A is redeemed at node B; a token i
   const { code } = await authorizationCode(a.base, web, user, 'profile buy buy_history');
   const fromB = await redeemMultipart(b.base, web, code);
   expect(fromB.status).toBe(200);
-  const me = await api(a.base, '/api/me', { token: fromB.body.access_token });
+  const me = await call(a.base, '/api/me', { token: fromB.body.access_token });
   expect(me.body).toMatchObject({ code: 0, success: true, username: user.username });
 
   const atA = await seedToken(a.base, web, user);
-  expect((await api(b.base, '/api/me', { token: atA })).body).toMatchObject({ code: 0, success: true, username: user.username });
+  expect((await call(b.base, '/api/me', { token: atA })).body).toMatchObject({ code: 0, success: true, username: user.username });
   expect((await introspect(b.base, web, atA)).body).toMatchObject({ active: true, sub: user.id, client_id: web.client_id });
 
   expect(await jwks(a.base)).toEqual(await jwks(b.base));
@@ -233,7 +235,7 @@ test('two nodes, one issuer: a code from node A is redeemed at node B; a token i
 
 test('PostgreSQL stops while the nodes run: /healthz 503, the API a clean 503 envelope, the token endpoint 503 temporarily_unavailable, nothing crashes; once it is back the nodes recover by themselves', async () => {
   const at = await seedToken(a.base, web, user);
-  expect((await api(b.base, '/api/me', { token: at })).status).toBe(200);
+  expect((await call(b.base, '/api/me', { token: at })).status).toBe(200);
   const pids = [a.child.pid, b.child.pid];
   // What the OAuth endpoints answered during the outage, checked after the recovery has been checked too.
   const oauthAnswers: { node: string; endpoint: string; status: number; contentType: string | null; error: unknown; leaks: boolean }[] = [];
@@ -247,8 +249,8 @@ test('PostgreSQL stops while the nodes run: /healthz 503, the API a clean 503 en
       const health = await fetch(`${node.base}/healthz`);
       expect({ status: health.status, body: await health.json() }).toEqual({ status: 503, body: { status: 'unavailable' } });
 
-      expectEnvelope503(await api(node.base, '/api/me', { token: at }));
-      expectEnvelope503(await api(node.base, '/api/orders', { token: at }));
+      expectEnvelope503(await call(node.base, '/api/me', { token: at }));
+      expectEnvelope503(await call(node.base, '/api/orders', { token: at }));
       expectEnvelope503(await buy(node.base, at, 'ITEM_P', 'DURING-OUTAGE'));
 
       for (const [endpoint, fields] of [
@@ -273,7 +275,7 @@ test('PostgreSQL stops while the nodes run: /healthz 503, the API a clean 503 en
   expect([a.alive(), b.alive(), a.child.pid, b.child.pid]).toEqual([true, true, ...pids]);
 
   // Everything works again, on both nodes, without a restart.
-  for (const node of [a, b]) expect((await api(node.base, '/api/me', { token: at })).status).toBe(200);
+  for (const node of [a, b]) expect((await call(node.base, '/api/me', { token: at })).status).toBe(200);
   const fresh = await seedToken(b.base, web, user);
   expectBought(await buy(a.base, fresh, 'ITEM_P', 'AFTER-OUTAGE'));
   const txs = (await allOrders(b.base, fresh)).map((o: Json) => o.tx_id);

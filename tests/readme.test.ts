@@ -21,7 +21,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basic, cliClient, killAllChildren, spawnServer, type ServerProcess } from './helpers/processes.js';
+import { basic } from './helpers/http.js';
+import { cliClient, killAllChildren, spawnServer, type ServerProcess } from './helpers/processes.js';
 import { UserAgent } from './helpers/user-agent.js';
 import { demoFromStdout, README_HOST, readmeSections, runSection, runStep, shell, steps, type Demo, type Session } from './helpers/readme.js';
 

@@ -2,6 +2,7 @@
 // off by default; when on, only with the initial access token.
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
+import { basic } from './helpers/http.js';
 
 const IAT = 'initial-access-token-for-tests-123';
 const metadata = { client_name: 'Registered app', redirect_uris: ['http://127.0.0.1:9999/cb'], token_endpoint_auth_method: 'client_secret_basic' };
@@ -74,7 +75,7 @@ describe('on, with an initial access token', () => {
     );
     const token = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization: basic({ client_id: client.client_id!, client_secret: client.client_secret }), 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')! }),
     });
     expect(token.status).toBe(200);
@@ -84,14 +85,14 @@ describe('on, with an initial access token', () => {
     const owner = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
     const issued = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${owner.client_id}:${owner.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization: basic(owner), 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'buy' }),
     });
     const { access_token } = (await issued.json()) as { access_token: string };
     const introspect = async (id: string, secret: string) =>
       (await fetch(`${server.issuer}/oauth/introspect`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { authorization: basic({ client_id: id }, secret), 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ token: access_token }),
       })).json();
 

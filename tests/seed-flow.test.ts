@@ -3,6 +3,7 @@
 // with `curl -u id:secret -F ...` (multipart/form-data).
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
+import { basic } from './helpers/http.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -22,7 +23,7 @@ function curlF(client: { client_id: string; client_secret?: string }, fields: Re
   for (const [k, v] of Object.entries(fields)) body.append(k, v);
   return fetch(`${server.issuer}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+    headers: { authorization: basic(client) },
     body,
   });
 }
@@ -59,7 +60,7 @@ test('the access token from the seed flow is opaque and active at introspection,
   expect(access_token.split('.')).toHaveLength(1);
   const res = await fetch(`${server.issuer}/oauth/introspect`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization: basic(client), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token: access_token }),
   });
   const info = await res.json();
@@ -73,7 +74,7 @@ test('a multipart token request with a file part is refused with invalid_request
   body.append('code', new Blob(['x']), 'code.txt');
   const res = await fetch(`${server.issuer}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+    headers: { authorization: basic(client) },
     body,
   });
   expect(res.status).toBe(400);

@@ -12,16 +12,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STACK, basic, postForm, type ApiResponse } from './helpers/http.js';
 import {
-  STACK,
-  basic,
   cliClient,
   cliUser,
   freePort,
   killAllChildren,
-  postForm,
   spawnServer,
-  type ApiResponse,
   type Person,
   type Registered,
   type ServerProcess,

@@ -3,6 +3,7 @@
 // second node sees them too.
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, isPage, type Page } from './helpers/user-agent.js';
+import { basic } from './helpers/http.js';
 
 const LIMITS = { LOGIN_MAX_FAILURES_PER_USER: '3', LOGIN_MAX_FAILURES_PER_IP: '40', CLIENT_AUTH_MAX_FAILURES: '3', THROTTLE_WINDOW: '60' };
 
@@ -68,11 +69,10 @@ test('one throttled username does not lock out another, and a success clears the
   expect((await attempt(client, carol.username, carol.password)).signedIn).toBe(true);
 });
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const ccToken = (issuer: string, id: string, secret: string) =>
   fetch(`${issuer}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization: basic({ client_id: id }, secret), 'content-type': 'application/x-www-form-urlencoded' },
     body: 'grant_type=client_credentials',
   });
 

@@ -13,6 +13,7 @@ import { requireToken, type TokenState } from './require-token.js';
 import type { TokenVerifier } from './token-verifier.js';
 import { BUY_AT_WINDOW, parseBuyAt } from './buy-at.js';
 import type { Item, Order, Shop } from './shop.js';
+import { ROUTES, isApiPath } from '../routes.js';
 
 export interface ApiDeps {
   verifier: TokenVerifier;
@@ -75,20 +76,20 @@ function queryParam(ctx: Context, name: string): string | undefined {
 
 export function apiMiddleware(deps: ApiDeps): Middleware {
   const { verifier, apiResource, accounts, shop } = deps;
-  const router = new Router({ prefix: '/api' });
+  const router = new Router();
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', encoding: 'utf-8' });
 
-  router.get('/items', async (ctx) => {
+  router.get(ROUTES.apiItems, async (ctx) => {
     ok(ctx, '查詢成功', { items: (await shop.items()).map(itemView) });
   });
 
-  router.get('/me', requireToken(verifier, apiResource, 'profile', 'GET /api/me'), async (ctx) => {
+  router.get(ROUTES.apiMe, requireToken(verifier, apiResource, 'profile', `GET ${ROUTES.apiMe}`), async (ctx) => {
     const account = await accounts.findById((ctx.state as TokenState).token.sub);
     if (!account) throw new ApiError('invalid_token', 'the token\'s user no longer exists');
     ok(ctx, '查詢成功', { username: account.username, server_id: account.serverId });
   });
 
-  router.post('/items/buy', requireToken(verifier, apiResource, 'buy', 'POST /api/items/buy'), async (ctx, next) => {
+  router.post(ROUTES.apiBuy, requireToken(verifier, apiResource, 'buy', `POST ${ROUTES.apiBuy}`), async (ctx, next) => {
     if (!ctx.is('application/json')) throw new ApiError('invalid_request', 'body: must be application/json');
     return next();
   }, json, async (ctx) => {
@@ -108,7 +109,7 @@ export function apiMiddleware(deps: ApiDeps): Middleware {
     ok(ctx, '購買成功');
   });
 
-  router.get('/orders', requireToken(verifier, apiResource, 'buy_history', 'GET /api/orders'), async (ctx) => {
+  router.get(ROUTES.apiOrders, requireToken(verifier, apiResource, 'buy_history', `GET ${ROUTES.apiOrders}`), async (ctx) => {
     const limitText = queryParam(ctx, 'limit');
     const limit = limitText === undefined ? 50 : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
     if (!(limit >= 1 && limit <= 200)) throw new ApiError('invalid_request', 'limit: must be an integer from 1 to 200');
@@ -130,5 +131,5 @@ export function apiMiddleware(deps: ApiDeps): Middleware {
 
   // Everything under /api is ours, unknown paths included (404 in the envelope).
   const end = async () => {};
-  return async (ctx, next) => (ctx.path === '/api' || ctx.path.startsWith('/api/') ? handle(ctx, end) : next());
+  return async (ctx, next) => (isApiPath(ctx.path) ? handle(ctx, end) : next());
 }

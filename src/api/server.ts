@@ -18,6 +18,7 @@ import { Metrics, routeOf } from '../observability/metrics.js';
 import { securityHeaders } from '../security/headers.js';
 import { checkDatabasePath } from '../startup/storage-paths.js';
 import { exitForFailedStart } from '../startup/exit-codes.js';
+import { ROUTES } from '../routes.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   app.use(securityHeaders(config.issuer));
   app.use(errorHandler(logError));
   app.use(async (ctx, next) => {
-    if (ctx.path !== '/healthz') return next();
+    if (ctx.path !== ROUTES.healthz) return next();
     ctx.set('cache-control', 'no-store');
     try {
       await database.db.$queryRawUnsafe('SELECT 1');

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { ThrottleLimits } from '../security/throttle.js';
+import { ROUTES } from '../routes.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -175,14 +176,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       interaction: e.INTERACTION_TTL,
       grant: e.GRANT_TTL,
     },
-    apiResource: e.API_RESOURCE ?? `${issuer}/api`,
+    apiResource: e.API_RESOURCE ?? `${issuer}${ROUTES.api}`,
     registration: { enabled: e.REGISTRATION_ENABLED, initialAccessToken: e.REGISTRATION_INITIAL_ACCESS_TOKEN },
     implicitAndHybrid: e.IMPLICIT_AND_HYBRID,
     api: {
       mode: e.API_MODE,
       port: e.API_PORT,
       introspection: {
-        endpoint: e.INTROSPECTION_ENDPOINT ?? `${issuer}/oauth/introspect`,
+        endpoint: e.INTROSPECTION_ENDPOINT ?? `${issuer}${ROUTES.oauth.introspection}`,
         clientId: e.INTROSPECTION_CLIENT_ID,
         clientSecret: e.INTROSPECTION_CLIENT_SECRET,
         cacheTtl: e.INTROSPECTION_CACHE_TTL,

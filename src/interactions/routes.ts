@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import { errors, type Provider } from 'oidc-provider';
 import type { ProviderHolder } from '../oidc/provider-holder.js';
+import { ROUTES, interactionPath } from '../routes.js';
 import type { Context } from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Consents } from './consents.js';
@@ -41,7 +42,7 @@ const field = (body: unknown, name: string): string => {
 };
 
 export function interactionRoutes({ provider, accounts, consents, views, throttle, metrics }: InteractionDeps): Router {
-  const router = new Router({ prefix: '/interaction' });
+  const router = new Router({ prefix: ROUTES.interaction });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
   const clientName = async (details: Details) => {
@@ -55,9 +56,9 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
     const locale = localeOf(ctx, details);
     views.render(ctx, 'login', locale, (t) => t('login.title'), {
       clientName: await clientName(details),
-      action: `/interaction/${details.uid}/login`,
-      abortAction: `/interaction/${details.uid}/abort`,
-      csrf: issueCsrf(ctx, `/interaction/${details.uid}`),
+      action: interactionPath(details.uid, 'login'),
+      abortAction: interactionPath(details.uid, 'abort'),
+      csrf: issueCsrf(ctx, interactionPath(details.uid)),
       // OIDC Core §3.1.2.1: login_hint pre-fills the username.
       username: username ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint.slice(0, 64) : ''),
       error,
@@ -78,9 +79,9 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
         return hasMessage(key) ? t(key) : s;
       }),
       claims: (prompt.missingOIDCClaims ?? []).filter((c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c)),
-      action: `/interaction/${details.uid}/confirm`,
-      abortAction: `/interaction/${details.uid}/abort`,
-      csrf: issueCsrf(ctx, `/interaction/${details.uid}`),
+      action: interactionPath(details.uid, 'confirm'),
+      abortAction: interactionPath(details.uid, 'abort'),
+      csrf: issueCsrf(ctx, interactionPath(details.uid)),
     });
   }
 

@@ -6,6 +6,7 @@ import pug from 'pug';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Context } from 'koa';
 import { hasMessage, pickLocale, translator, type Locale, type Translate } from './i18n.js';
+import { ROUTES } from '../routes.js';
 
 type Page = 'login' | 'consent' | 'logout' | 'logout-success' | 'error' | 'callback';
 
@@ -39,7 +40,7 @@ export class Views {
     const t = translator(locale);
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
-    ctx.body = this.#template(page)({ ...model, t, locale, title: title(t) });
+    ctx.body = this.#template(page)({ ...model, t, locale, title: title(t), stylesheet: ROUTES.stylesheet });
   }
 
   /** OAuth errors shown to a person: what the code means, in their language. */

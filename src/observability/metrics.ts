@@ -4,6 +4,7 @@
 // a fixed set of templates so that ids in paths cannot blow up cardinality.
 import client from 'prom-client';
 import type pg from 'pg';
+import { ROUTES, escapeForRegExp } from '../routes.js';
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -31,19 +32,20 @@ export class Metrics {
   }
 }
 
+const underId = (prefix: string, tail = '') => new RegExp(`^${escapeForRegExp(prefix)}/[^/]+${tail}$`);
 const TEMPLATES: [RegExp, string][] = [
-  [/^\/interaction\/[^/]+\/(login|confirm|abort)$/, '/interaction/:uid/$1'],
-  [/^\/interaction\/[^/]+$/, '/interaction/:uid'],
-  [/^\/oauth\/authorize\/[^/]+$/, '/oauth/authorize/:uid'],
-  [/^\/oauth\/register\/[^/]+$/, '/oauth/register/:id'],
+  [underId(ROUTES.interaction, `/(${ROUTES.interactionActions.join('|')})`), `${ROUTES.interaction}/:uid/$1`],
+  [underId(ROUTES.interaction), `${ROUTES.interaction}/:uid`],
+  [underId(ROUTES.oauth.authorization), `${ROUTES.oauth.authorization}/:uid`],
+  [underId(ROUTES.oauth.registration), `${ROUTES.oauth.registration}/:id`],
 ];
 
-const KNOWN = new Set([
-  '/', '/healthz', '/metrics', '/static/app.css', '/favicon.ico', '/demo/callback', '/demo/logged-out',
-  '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server',
-  '/oauth/authorize', '/oauth/token', '/oauth/userinfo', '/oauth/jwks', '/oauth/introspect', '/oauth/revoke',
-  '/oauth/logout', '/oauth/logout/confirm', '/oauth/logout/success', '/oauth/par', '/oauth/register',
-  '/api/me', '/api/items', '/api/items/buy', '/api/orders',
+const KNOWN = new Set<string>([
+  '/', ROUTES.healthz, ROUTES.metrics, ROUTES.stylesheet, ROUTES.favicon, ROUTES.demoCallback, ROUTES.demoLoggedOut,
+  ROUTES.openidConfiguration, ROUTES.oauthAuthorizationServer,
+  ROUTES.oauth.authorization, ROUTES.oauth.token, ROUTES.oauth.userinfo, ROUTES.oauth.jwks, ROUTES.oauth.introspection, ROUTES.oauth.revocation,
+  ROUTES.oauth.end_session, ROUTES.endSessionConfirm, ROUTES.endSessionSuccess, ROUTES.oauth.pushed_authorization_request, ROUTES.oauth.registration,
+  ROUTES.apiMe, ROUTES.apiItems, ROUTES.apiBuy, ROUTES.apiOrders,
 ]);
 
 export function routeOf(path: string): string {

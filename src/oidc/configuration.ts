@@ -7,26 +7,11 @@ import type { Accounts } from '../accounts/accounts.js';
 import type { Consents } from '../interactions/consents.js';
 import type { Views } from '../interactions/views.js';
 import type { ClientStore } from '../clients/store.js';
+import { ROUTES, interactionPath } from '../routes.js';
 import { API_SCOPES } from './scopes.js';
 import { findAccount } from './find-account.js';
 import { loadExistingGrant } from './remembered-grant.js';
 import { offeredResponseTypes, wantsUserinfoTokenFromAuthorization } from './response-types.js';
-
-// Everything the library serves lives under /oauth/ (discovery stays at /.well-known/).
-export const ROUTES = {
-  authorization: '/oauth/authorize',
-  token: '/oauth/token',
-  userinfo: '/oauth/userinfo',
-  jwks: '/oauth/jwks',
-  introspection: '/oauth/introspect',
-  revocation: '/oauth/revoke',
-  end_session: '/oauth/logout',
-  registration: '/oauth/register',
-  pushed_authorization_request: '/oauth/par',
-  code_verification: '/oauth/device',
-  device_authorization: '/oauth/device/auth',
-  backchannel_authentication: '/oauth/backchannel',
-} as const satisfies NonNullable<Configuration['routes']>;
 
 export interface ConfigurationDeps {
   config: Config;
@@ -136,7 +121,7 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
     findAccount: (ctx, sub) => findAccount(accounts, sub),
 
     interactions: {
-      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      url: (_ctx, interaction) => interactionPath(interaction.uid),
     },
 
     jwks,
@@ -211,6 +196,6 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
     // tokens, since each has a grant of its own (loadExistingGrant above).
     rotateRefreshToken: true,
 
-    routes: ROUTES,
+    routes: ROUTES.oauth,
   };
 }

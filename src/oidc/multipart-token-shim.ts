@@ -9,8 +9,9 @@
 import { IncomingMessage } from 'node:http';
 import type { Context, Next } from 'koa';
 import { oauthError } from '../errors/oauth.js';
+import { ROUTES } from '../routes.js';
 
-const PATHS = new Set(['/oauth/token', '/oauth/introspect', '/oauth/revoke', '/oauth/par']);
+const PATHS = new Set<string>([ROUTES.oauth.token, ROUTES.oauth.introspection, ROUTES.oauth.revocation, ROUTES.oauth.pushed_authorization_request]);
 // The same ceiling the library applies to the bodies it parses itself.
 const LIMIT = 56 * 1024;
 

@@ -10,7 +10,8 @@ import { Accounts } from '../accounts/accounts.js';
 import { ClientStore } from '../clients/store.js';
 import { Consents } from '../interactions/consents.js';
 import { Views } from '../interactions/views.js';
-import { buildConfiguration, ROUTES } from './configuration.js';
+import { buildConfiguration } from './configuration.js';
+import { ROUTES } from '../routes.js';
 import { unmatchedRoutes } from './unmatched-routes.js';
 import { rfc6749ErrorCodes } from './rfc6749-error-codes.js';
 import { Throttle } from '../security/throttle.js';
@@ -55,9 +56,9 @@ export async function createProvider(config: Config, secrets: Secrets, db: Db, v
     // Post-processing of the library's own answers (its docs, "Pre- and post-middlewares").
     provider.use(databaseUnavailable);
     provider.on('server_error', markIfDatabaseUnavailable);
-    provider.use(unmatchedRoutes(ROUTES, config.registration.enabled));
+    provider.use(unmatchedRoutes(ROUTES.oauth, config.registration.enabled));
     provider.use(rfc6749ErrorCodes);
-    provider.use(clientAuthThrottle(throttle, new Set([ROUTES.token, ROUTES.introspection, ROUTES.revocation, ROUTES.pushed_authorization_request])));
+    provider.use(clientAuthThrottle(throttle, new Set([ROUTES.oauth.token, ROUTES.oauth.introspection, ROUTES.oauth.revocation, ROUTES.oauth.pushed_authorization_request])));
     return provider;
   };
 

@@ -8,6 +8,7 @@
 // src/oidc/post-as-get-shim.ts.
 import type { Context, Next } from 'koa';
 import type { Configuration } from 'oidc-provider';
+import { ROUTES } from '../routes.js';
 
 type Routes = NonNullable<Configuration['routes']>;
 
@@ -15,7 +16,7 @@ export function unmatchedRoutes(routes: Routes, registration: boolean) {
   const r = routes as Required<Routes>;
   const cors = ['OPTIONS'];
   const table = new Map<string, string[]>([
-    ['/.well-known/openid-configuration', ['GET', ...cors]],
+    [ROUTES.openidConfiguration, ['GET', ...cors]],
     [r.authorization, ['GET', 'POST']],
     [r.token, ['POST', ...cors]],
     [r.userinfo, ['GET', 'POST', ...cors]],

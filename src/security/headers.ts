@@ -3,9 +3,10 @@
 // personal data travel on most of our routes (RFC 6749 §5.1, RFC 9700).
 import type { Context, Next } from 'koa';
 import helmet from 'koa-helmet';
+import { ROUTES } from '../routes.js';
 
 // Public documents that anyone may cache; everything else is no-store.
-const PUBLIC = /^\/(static\/|\.well-known\/|oauth\/jwks$)/;
+const isPublic = (path: string) => path.startsWith(ROUTES.staticPrefix) || path.startsWith(ROUTES.wellKnownPrefix) || path === ROUTES.oauth.jwks;
 
 export function securityHeaders(issuer: string) {
   const https = issuer.startsWith('https:');
@@ -37,7 +38,7 @@ export function securityHeaders(issuer: string) {
   });
 
   return async function secure(ctx: Context, next: Next): Promise<void> {
-    if (!PUBLIC.test(ctx.path)) ctx.set('cache-control', 'no-store');
+    if (!isPublic(ctx.path)) ctx.set('cache-control', 'no-store');
     return headers(ctx, next);
   };
 }

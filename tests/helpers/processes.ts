@@ -10,15 +10,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { UserAgent, authorize } from './user-agent.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = any;
+import type { Json } from './http.js';
 
 export const ROOT = process.cwd();
-
-/** What a stack trace or an internal path would look like in a body. */
-export const STACK = /\bat [\w.<>$]+ \(|\bat [^\s]+:\d+:\d+|node_modules|\/src\/|\.ts:\d+|Error: /;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -188,113 +182,6 @@ export async function cliUser(env: Record<string, string>): Promise<Person> {
   const password = `pw-${counter}-correct horse battery`;
   const made = await cli('user:create', ['--username', username, '--password', password, '--server-id', `srv-${counter}`], env);
   return { ...made, password };
-}
-
-export const basic = (c: { client_id: string; client_secret?: string }) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret ?? '')}`).toString('base64')}`;
-
-/**
- * The authorization request as a person would answer it (sign in, allow), at
- * `authBase`; returns the code the client got back.
- */
-export async function authorizationCode(
-  authBase: string,
-  c: Registered,
-  user: Person,
-  scope: string,
-  extra: Record<string, string> = {},
-): Promise<{ code: string; callback: URL }> {
-  const params = new URLSearchParams({ response_type: 'code', client_id: c.client_id, scope, state: `state-${++counter}`, ...extra });
-  const { callback } = await authorize(new UserAgent(authBase), `${authBase}/oauth/authorize?${params}`, {
-    username: user.username,
-    password: user.password,
-    consent: 'allow',
-  });
-  const code = callback.searchParams.get('code');
-  if (!code) throw new Error(`no code in ${callback.href}`);
-  return { code, callback };
-}
-
-/** The seed's token request: `curl -u id:secret -F grant_type=authorization_code -F code=…` (multipart). */
-export async function redeemMultipart(tokenBase: string, c: Registered, code: string): Promise<{ status: number; body: Json }> {
-  const form = new FormData();
-  form.append('grant_type', 'authorization_code');
-  form.append('scope', 'profile buy buy_history');
-  form.append('code', code);
-  const res = await fetch(`${tokenBase}/oauth/token`, { method: 'POST', headers: { authorization: basic(c) }, body: form });
-  return { status: res.status, body: await res.json() };
-}
-
-/** Status, headers, the raw text, and the body parsed as JSON (undefined when it is not JSON). */
-async function readResponse(res: Response): Promise<ApiResponse> {
-  const text = await res.text();
-  let body: Json;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body };
-}
-
-/** An application/x-www-form-urlencoded POST with client_secret_basic. */
-export async function postForm(url: string, c: Registered, fields: Record<string, string>): Promise<ApiResponse> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: new URLSearchParams(fields),
-  });
-  return readResponse(res);
-}
-
-/** The seed's flow end to end: an access token for `user` from `c`. */
-export async function seedToken(base: string, c: Registered, user: Person, scope = 'profile buy buy_history'): Promise<string> {
-  const { code } = await authorizationCode(base, c, user, scope);
-  const { status, body } = await redeemMultipart(base, c, code);
-  if (status !== 200 || typeof body.access_token !== 'string') throw new Error(`token request failed: ${status} ${JSON.stringify(body)}`);
-  return body.access_token;
-}
-
-export interface ApiResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: Json;
-}
-
-/** A request to the resource API (or anything JSON); bodies are never allowed to carry a stack trace. */
-export async function api(
-  base: string,
-  path: string,
-  init: { token?: string; json?: unknown; timeoutMs?: number } = {},
-): Promise<ApiResponse> {
-  const headers: Record<string, string> = {};
-  if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
-  if (init.json !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, {
-    method: init.json === undefined ? 'GET' : 'POST',
-    headers,
-    body: init.json === undefined ? undefined : JSON.stringify(init.json),
-    signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
-  });
-  return readResponse(res);
-}
-
-export const buy = (base: string, token: string, item_id: string, tx_id: string, buy_at = '2023-09-01 13:22:22') =>
-  api(base, '/api/items/buy', { token, json: { item_id, tx_id, buy_at } });
-
-/** Every order of the token's user, following next_cursor with small pages. */
-export async function allOrders(base: string, token: string, limit = 37): Promise<Json[]> {
-  const orders: Json[] = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < 1000; page++) {
-    const res: ApiResponse = await api(base, `/api/orders?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
-    if (res.status !== 200) throw new Error(`GET /api/orders: ${res.status} ${res.text}`);
-    orders.push(...res.body.orders);
-    cursor = res.body.next_cursor;
-    if (!cursor) return orders;
-  }
-  throw new Error('too many pages');
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at once; results in input order. */

@@ -1,0 +1,75 @@
+// Every path this server answers, in one table: adding or moving a route is
+// one edit here, and the provider's `routes` option, the 405 lists, the
+// multipart shim, the cache rules, the metric labels and the demo client's
+// redirect URIs all follow.
+//
+// Why here, at the root of src/ but importing nothing of ours (one type from
+// the library): it is read by the lowest layers (src/config/ derives the
+// default introspection endpoint and API audience from it, src/oidc/ hands
+// it to the library) as well as the upper ones (src/app.ts, src/api/,
+// src/interactions/). Kept in src/oidc/ or src/app.ts, the config would have
+// to import upwards; as a leaf module every folder may import it and it can
+// import no one back.
+import type { Configuration } from 'oidc-provider';
+
+/** The library's endpoints, passed as its `routes` option (docs/README.md, "routes"): everything under /oauth/. */
+const oauth = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  userinfo: '/oauth/userinfo',
+  jwks: '/oauth/jwks',
+  introspection: '/oauth/introspect',
+  revocation: '/oauth/revoke',
+  end_session: '/oauth/logout',
+  registration: '/oauth/register',
+  pushed_authorization_request: '/oauth/par',
+  code_verification: '/oauth/device',
+  device_authorization: '/oauth/device/auth',
+  backchannel_authentication: '/oauth/backchannel',
+} as const satisfies NonNullable<Configuration['routes']>;
+
+export const ROUTES = {
+  oauth,
+  // The library adds these under end_session (lib/helpers/initialize_app.js).
+  endSessionConfirm: `${oauth.end_session}/confirm`,
+  endSessionSuccess: `${oauth.end_session}/success`,
+  // Fixed by the library (OpenID Connect Discovery 1.0 §4).
+  openidConfiguration: '/.well-known/openid-configuration',
+  // RFC 8414 §3: the same document for plain OAuth clients.
+  oauthAuthorizationServer: '/.well-known/oauth-authorization-server',
+  wellKnownPrefix: '/.well-known/',
+
+  staticPrefix: '/static/',
+  stylesheet: '/static/app.css',
+  favicon: '/favicon.ico',
+  healthz: '/healthz',
+  metrics: '/metrics',
+  demoCallback: '/demo/callback',
+  demoLoggedOut: '/demo/logged-out',
+
+  /** Sign-in and consent pages: `${interaction}/:uid`, and POST `${interaction}/:uid/{login,confirm,abort}`. */
+  interaction: '/interaction',
+  interactionActions: ['login', 'confirm', 'abort'],
+
+  /** The resource API: everything under `api` is answered by src/api/routes.ts. */
+  api: '/api',
+  apiItems: '/api/items',
+  apiMe: '/api/me',
+  apiBuy: '/api/items/buy',
+  apiOrders: '/api/orders',
+} as const;
+
+/** The page of one interaction, or one of its form actions. */
+export function interactionPath(uid: string, action?: (typeof ROUTES.interactionActions)[number]): string {
+  return `${ROUTES.interaction}/${uid}${action ? `/${action}` : ''}`;
+}
+
+/** Is `path` the API's root or under it? */
+export function isApiPath(path: string): boolean {
+  return path === ROUTES.api || path.startsWith(`${ROUTES.api}/`);
+}
+
+/** A path as a literal inside a RegExp. */
+export function escapeForRegExp(path: string): string {
+  return path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
