@@ -5,6 +5,7 @@ import { createLogger } from './log.js';
 import { appDeps, prepare, seedDemo } from './setup.js';
 import { createApp } from './app.js';
 import { purgeExpired } from './oidc/adapter.js';
+import { closeDatabase } from './db/client.js';
 import { serve } from './serve.js';
 
 async function main(): Promise<void> {
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
 
   const purge = config.purgeInterval
     ? setInterval(() => {
-        purgeExpired(prepared.database.db).then(
+        purgeExpired(prepared.database.queries).then(
           (count) => count && log.info({ count }, 'purged expired artifacts'),
           (err: unknown) => log.warn({ err }, 'purge failed; will retry'),
         );
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const server = await serve(app.callback(), config, log, async () => {
     clearInterval(purge);
     await prepared.keyRefresh.stop();
-    await prepared.database.db.$disconnect();
+    await closeDatabase(prepared.database);
   });
   log.info({ issuer: config.issuer, address: server.address() }, 'listening');
 }
