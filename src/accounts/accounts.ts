@@ -3,6 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
 import type { AccountQueries } from '../db/queries/accounts.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 
 export interface Account {
@@ -58,7 +59,7 @@ export class Accounts {
       return toAccount(row);
     } catch (err) {
       // Created by someone else between the check above and this insert.
-      if ((err as { code?: string }).code === 'P2002') throw new AccountError(`username: "${input.username}" is taken`);
+      if (isUniqueViolation(err)) throw new AccountError(`username: "${input.username}" is taken`);
       throw err;
     }
   }
