@@ -5,6 +5,7 @@ import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './log.js';
 import { appDeps, misplacedDemoClient, misplacedDemoClientWarning, prepare, seedDemo } from './setup.js';
 import { createApp } from './app.js';
+import { closeDatabase } from './db/client.js';
 import { purgeExpired } from './oidc/adapter.js';
 import { drainOnSignals, handOver, listen } from './serve.js';
 import { exitForFailedStart } from './startup/exit-codes.js';
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
 
   const purge = config.purgeInterval
     ? setInterval(() => {
-        purgeExpired(prepared.database.db).then(
+        purgeExpired(prepared.database.queries).then(
           (count) => count && log.info({ count }, 'purged expired artifacts'),
           (err: unknown) => log.warn({ err }, 'purge failed; will retry'),
         );
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   drainOnSignals(server, log, async () => {
     clearInterval(purge);
     await prepared.keyRefresh.stop();
-    await prepared.database.db.$disconnect();
+    await closeDatabase(prepared.database);
   });
   log.info({ issuer: config.issuer, address: server.address() }, 'listening');
 }

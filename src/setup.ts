@@ -42,7 +42,7 @@ export async function prepare(config: Config): Promise<Prepared> {
   await migrate(database, readMigrations(ROOT, database.flavour));
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
   await ensureSigningKeys(database.db, new SecretBox(secrets.secretKey));
-  const parts = await createProvider(config, secrets, database.db, join(ROOT, 'views'));
+  const parts = await createProvider(config, secrets, database, join(ROOT, 'views'));
   return { ...parts, database, secrets, clientService: new Clients(parts.provider, parts.clients, offeredResponseTypes(config)), shop: new Shop(database.db) };
 }
 

@@ -1,6 +1,6 @@
-// The Prisma adapter under the library: expiry, consumption, lookups, and the purge.
+// The storage adapter under the library: expiry, consumption, lookups, and the purge.
 import { startServer, type TestServer } from './helpers/server.js';
-import { prismaAdapter, purgeExpired } from '../src/oidc/adapter.js';
+import { storageAdapter, purgeExpired } from '../src/oidc/adapter.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const adapterFor = (model: string) => prismaAdapter(server.prepared.database.db, server.prepared.clients)(model);
+const adapterFor = (model: string) => storageAdapter(server.prepared.database.queries, server.prepared.clients)(model);
 
 test('an artifact is found by id, uid and userCode until it expires, then it is gone to the library', async () => {
   const sessions = adapterFor('Session');
@@ -60,7 +60,7 @@ test('the purge deletes expired rows in batches and keeps live ones', async () =
   for (let i = 0; i < 25; i++) await interactions.upsert(`old${i}`, { n: i } as never, 1);
   await interactions.upsert('live', { n: 'live' } as never, 3600);
   await new Promise((r) => setTimeout(r, 1100));
-  const purged = await purgeExpired(server.prepared.database.db, new Date(), 10);
+  const purged = await purgeExpired(server.prepared.database.queries, new Date(), 10);
   expect(purged).toBeGreaterThanOrEqual(25);
   const left = await server.prepared.database.db.oidcArtifact.count({ where: { model: 'Interaction' } });
   expect(left).toBe(1);
@@ -73,7 +73,7 @@ test('the purge keeps up with a backlog larger than one batch (SQLite binds at m
   await db.oidcArtifact.createMany({
     data: Array.from({ length: 1200 }, (_, i) => ({ model: i % 2 ? 'AccessToken' : 'Session', id: `backlog${i}`, payload: '{}', expiresAt: past })),
   });
-  expect(await purgeExpired(db)).toBeGreaterThanOrEqual(1200);
+  expect(await purgeExpired(server.prepared.database.queries)).toBeGreaterThanOrEqual(1200);
   expect(await db.oidcArtifact.count({ where: { id: { startsWith: 'backlog' } } })).toBe(0);
 });
 

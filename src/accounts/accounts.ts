@@ -2,6 +2,8 @@
 // module sees Prisma rows or password hashes.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
+import type { AccountQueries } from '../db/queries/accounts.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 
 export interface Account {
@@ -27,11 +29,13 @@ const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 const toAccount = ({ passwordHash: _hash, ...account }: Account & { passwordHash: string }): Account => account;
-// What is read when the password is not needed.
-const PUBLIC = { id: true, username: true, serverId: true, email: true, name: true, createdAt: true } as const;
 
 export class Accounts {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** The lookup by id runs on every token check and userinfo request: on prepared statements. */
+    private readonly queries: AccountQueries,
+  ) {}
 
   async create(input: NewAccount): Promise<Account> {
     if (!USERNAME.test(input.username)) throw new AccountError('username: 1 to 64 letters, digits or . _ @ + -');
@@ -55,13 +59,13 @@ export class Accounts {
       return toAccount(row);
     } catch (err) {
       // Created by someone else between the check above and this insert.
-      if ((err as { code?: string }).code === 'P2002') throw new AccountError(`username: "${input.username}" is taken`);
+      if (isUniqueViolation(err)) throw new AccountError(`username: "${input.username}" is taken`);
       throw err;
     }
   }
 
   async findById(id: string): Promise<Account | undefined> {
-    return (await this.db.account.findUnique({ where: { id }, select: PUBLIC })) ?? undefined;
+    return this.queries.findById(id);
   }
 
 

@@ -1,6 +1,7 @@
 // The seed's JSON envelope, and the one mapping from errors to API answers.
 import type { Context, Next } from 'koa';
-import { clientFault, isDatabaseUnavailable } from '../errors/handler.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { clientFault } from '../errors/handler.js';
 import { ApiError } from './errors.js';
 import { IntrospectionUnavailable } from './token-verifier.js';
 

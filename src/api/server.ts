@@ -4,7 +4,7 @@
 import Koa from 'koa';
 import { ConfigError, loadConfig, loadDotEnv } from '../config/index.js';
 import { createLogger } from '../log.js';
-import { openDatabase, tuneSqlite } from '../db/client.js';
+import { closeDatabase, openDatabase, tuneSqlite } from '../db/client.js';
 import { migrate, readMigrations } from '../db/migrate.js';
 import { errorHandler } from '../errors/handler.js';
 import { Accounts } from '../accounts/accounts.js';
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     apiMiddleware({
       verifier,
       apiResource: config.apiResource,
-      accounts: new Accounts(database.db),
+      accounts: new Accounts(database.db, database.queries.accounts),
       shop: new Shop(database.db),
       buyAtTimeZone: config.api.buyAtTimeZone,
       corsOrigins: config.api.corsOrigins,
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     }),
   );
 
-  const server = await serve(app.callback(), { port: config.api.port, host: config.host, portSetting: 'API_PORT' }, log, () => database.db.$disconnect());
+  const server = await serve(app.callback(), { port: config.api.port, host: config.host, portSetting: 'API_PORT' }, log, () => closeDatabase(database));
   log.info({ address: server.address(), introspection: config.api.introspection.endpoint }, 'api listening');
 }
 

@@ -2,6 +2,7 @@
 // the unique index decides, so concurrent identical requests cannot both
 // insert, and a replay finds the first order instead of making a second.
 import type { Db } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 export interface Item {
   itemId: string;
@@ -32,8 +33,6 @@ export const DEMO_ITEMS: Item[] = [
   { itemId: 'ITEM_002', name: '品項2', imgUrl: 'https://img.example.com/img/item_002.png', amount: 100 },
   { itemId: 'ITEM_003', name: '品項3', imgUrl: 'https://img.example.com/img/item_003.png', amount: 250 },
 ];
-
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 export class Shop {
   constructor(private readonly db: Db) {}

@@ -4,9 +4,10 @@
 // again in N s" 75 (EX_TEMPFAIL in sysexits.h). The commands and their
 // options: src/cli/commands.ts; `npm run --silent cli -- --help` lists them.
 import { loadDotEnv, loadConfig } from '../config/index.js';
-import { prepare, type Prepared } from '../setup.js';
+import { prepare } from '../setup.js';
 import type { AuthMethod } from '../clients/clients.js';
 import { SecretBox } from '../db/secret-box.js';
+import { closeDatabase } from '../db/client.js';
 import { activateSigningKeys, activationWait, publishDelay, rotateSigningKeys, stageSigningKeys } from '../oidc/keys.js';
 import { keyRetention } from '../oidc/provider.js';
 import { parse, UsageError, type Values } from './parse.js';
@@ -20,15 +21,6 @@ const secondsOf = (ms: number) => Math.ceil(ms / 100) / 10;
 
 /** A value parseArgs accepted but the command cannot use: the message, then the command's usage. */
 const badValue = (command: CommandName, message: string) => new UsageError(`${command}: ${message}`, commandUsage(command));
-
-/**
- * The Prisma client, and on PostgreSQL our own pool, which the adapter leaves
- * open: its idle connections would keep the command alive for pg's 10 s idle timeout.
- */
-async function close(prepared: Prepared): Promise<void> {
-  await prepared.database.db.$disconnect();
-  await prepared.database.pool?.end();
-}
 
 /** A string the table marks required: parse() has checked it is there. */
 const str = (values: Values, name: string): string => values[name] as string;
@@ -61,7 +53,7 @@ async function clientCreate(values: Values): Promise<unknown> {
       resourceServer,
     });
   } finally {
-    await close(prepared);
+    await closeDatabase(prepared.database);
   }
 }
 
@@ -77,7 +69,7 @@ async function userCreate(values: Values): Promise<unknown> {
     });
     return { id: account.id, username: account.username, server_id: account.serverId, email: account.email, name: account.name };
   } finally {
-    await close(prepared);
+    await closeDatabase(prepared.database);
   }
 }
 
@@ -93,7 +85,7 @@ async function itemCreate(values: Values): Promise<unknown> {
     const item = await prepared.shop.putItem({ itemId, name: str(values, 'name'), imgUrl, amount: Number(amount) });
     return { item_id: item.itemId, item_name: item.name, item_img_url: item.imgUrl, amount: String(item.amount) };
   } finally {
-    await close(prepared);
+    await closeDatabase(prepared.database);
   }
 }
 
@@ -148,7 +140,7 @@ async function keysRotate(values: Values): Promise<unknown> {
       next: `the server signs with the new keys within ${interval} s (KEY_REFRESH_INTERVAL); no restart. With several nodes use --stage, then --activate`,
     };
   } finally {
-    await close(prepared);
+    await closeDatabase(prepared.database);
   }
 }
 

@@ -9,6 +9,8 @@ import pg from 'pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { PrismaClient as PgClient } from './generated/pg/client.js';
+import { openQueries, type Queries } from './queries/index.js';
+import { BUSY_TIMEOUT_MS } from './queries/sqlite/connection.js';
 
 export type Db = SqliteClient;
 export type Flavour = 'sqlite' | 'pg';
@@ -20,6 +22,8 @@ export interface Database {
   factory: SqlMigrationAwareDriverAdapterFactory;
   /** PostgreSQL's connection pool, for metrics; SQLite has none. */
   pool?: pg.Pool;
+  /** The hot path's prepared statements (src/db/queries/), on the same database. */
+  queries: Queries;
 }
 
 export function flavourOf(url: string): Flavour {
@@ -38,13 +42,20 @@ export function openDatabase(url: string): Database {
     const path = sqlitePath(url);
     mkdirSync(dirname(path), { recursive: true });
     // timeout: wait this long for another writer (another process, the CLI) before SQLITE_BUSY.
-    const factory = new PrismaBetterSqlite3({ url: `file:${path}`, timeout: 5000 });
-    return { db: new SqliteClient({ adapter: factory }), flavour, factory };
+    const factory = new PrismaBetterSqlite3({ url: `file:${path}`, timeout: BUSY_TIMEOUT_MS });
+    return { db: new SqliteClient({ adapter: factory }), flavour, factory, queries: openQueries({ kind: 'sqlite', path }) };
   }
   // Our own pool, so that its state can be reported (the adapter leaves an external pool open on dispose).
   const pool = new pg.Pool({ connectionString: url });
   const factory = new PrismaPg(pool);
-  return { db: new PgClient({ adapter: factory }) as unknown as Db, flavour, factory, pool };
+  return { db: new PgClient({ adapter: factory }) as unknown as Db, flavour, factory, pool, queries: openQueries({ kind: 'pg', pool }) };
+}
+
+/** Everything openDatabase opened: Prisma's connection, the hot path's, PostgreSQL's pool. */
+export async function closeDatabase(database: Database): Promise<void> {
+  await database.db.$disconnect();
+  await database.queries.close();
+  await database.pool?.end();
 }
 
 /** SQLite settings that cannot live in a migration: they are per connection or per file. */

@@ -3,6 +3,7 @@
 // status and a message meant for the client; anything else is a bug or an
 // outage, logged in full and answered with no detail at all.
 import type { Context, Next } from 'koa';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { oauthError } from './oauth.js';
 
 export interface HttpishError {
@@ -11,16 +12,6 @@ export interface HttpishError {
   expose?: boolean;
   message?: string;
   code?: string;
-}
-
-// SQLite: locked, unreadable or unwritable file. PostgreSQL: refused or dropped
-// connections, server shutting down (57P01-03), pool timeout; Prisma's codes for the same.
-const DB_DOWN =
-  /SQLITE_(BUSY|CANTOPEN|IOERR|READONLY|CORRUPT|NOTADB)|ECONNREFUSED|57P0[123]|P1001|P1002|P1017|P2024|unable to open database|Can't reach database|Connection terminated|connection is closed/i;
-
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as HttpishError | undefined;
-  return !!e && DB_DOWN.test(`${e.code ?? ''} ${e.message ?? ''}`);
 }
 
 /**

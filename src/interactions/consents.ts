@@ -3,6 +3,7 @@
 // each authorization gets a grant of its own (src/oidc/remembered-grant.ts),
 // so that revoking one ends that authorization's tokens only.
 import type { Db } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 export interface Consented {
   /** OpenID Connect scopes (the provider's `scopes`, which include the API's). */
@@ -37,7 +38,6 @@ function parse(row: { scopes: string; claims: string; resourceScopes: string }):
   };
 }
 
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 export class Consents {
   /**

@@ -6,7 +6,7 @@
 // the library catches are reported through its 'server_error' event, which
 // marks the request so that its 500 answer is rewritten on the way out.
 import type { Context, Next } from 'koa';
-import { isDatabaseUnavailable } from '../errors/handler.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { oauthError } from '../errors/oauth.js';
 
 const DOWN = Symbol('database unavailable');

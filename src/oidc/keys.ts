@@ -11,6 +11,7 @@
 // long between them (activationWait). One node can do both at once.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Db } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { SecretBox } from '../db/secret-box.js';
 
 /** RS256 is what every client supports; ES256 is smaller and faster. */
@@ -33,7 +34,7 @@ async function newKey(db: Db, box: SecretBox, alg: Alg, state: 'active' | 'stage
     });
     return kid;
   } catch (err) {
-    if ((err as { code?: string }).code === 'P2002') return undefined;
+    if (isUniqueViolation(err)) return undefined;
     throw err;
   }
 }

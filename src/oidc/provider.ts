@@ -4,7 +4,7 @@
 import Provider from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { Secrets } from '../config/secrets.js';
-import type { Db } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import { SecretBox } from '../db/secret-box.js';
 import { Accounts } from '../accounts/accounts.js';
 import { ClientStore } from '../clients/store.js';
@@ -17,7 +17,7 @@ import { rfc6749ErrorCodes } from './rfc6749-error-codes.js';
 import { Throttle } from '../security/throttle.js';
 import { clientAuthThrottle } from '../security/client-auth-throttle.js';
 import { databaseUnavailable, markIfDatabaseUnavailable } from './database-unavailable.js';
-import { prismaAdapter } from './adapter.js';
+import { storageAdapter } from './adapter.js';
 import { openJwks, readSigningKeys, type StoredKey } from './keys.js';
 import { ProviderHolder } from './provider-holder.js';
 import { KeyRefresh } from './key-refresh.js';
@@ -35,14 +35,15 @@ export interface ProviderParts {
   throttle: Throttle;
 }
 
-export async function createProvider(config: Config, secrets: Secrets, db: Db, viewsDir: string): Promise<ProviderParts> {
+export async function createProvider(config: Config, secrets: Secrets, database: Database, viewsDir: string): Promise<ProviderParts> {
+  const { db, queries } = database;
   const box = new SecretBox(secrets.secretKey);
-  const accounts = new Accounts(db);
+  const accounts = new Accounts(db, queries.accounts);
   const clients = new ClientStore(db, box);
   const consents = new Consents(db, config.ttl.grant);
   const views = new Views(viewsDir, config.env !== 'development');
   const throttle = new Throttle(db, config.throttle);
-  const adapter = prismaAdapter(db, clients);
+  const adapter = storageAdapter(queries, clients);
 
   // Every provider this node runs, the first and each one after a key
   // change, is made here, the same way but for its keys.

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/log.js';
 import { appDeps, prepare, type Prepared } from '../../src/setup.js';
 import { createApp } from '../../src/app.js';
+import { closeDatabase } from '../../src/db/client.js';
 import type { ClientMetadata } from 'oidc-provider';
 import type { NewClient } from '../../src/clients/clients.js';
 
@@ -77,7 +78,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await prepared.keyRefresh.stop();
-      await prepared.database.db.$disconnect();
+      await closeDatabase(prepared.database);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -16,7 +16,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const { values } = parseArgs({ options: { n: { type: 'string', default: '20000' } } });
 const N = Number(values.n);
 const Database = createRequire(import.meta.url)('better-sqlite3');
-const { openDatabase, tuneSqlite } = await import(join(ROOT, 'dist/src/db/client.js'));
+const { openDatabase, tuneSqlite, closeDatabase } = await import(join(ROOT, 'dist/src/db/client.js'));
 const { migrate, readMigrations } = await import(join(ROOT, 'dist/src/db/migrate.js'));
 
 const mb = (n) => `${(n / 1048576).toFixed(0)} MB`;
@@ -30,7 +30,7 @@ const dir = mkdtempSync(join(tmpdir(), 'db-micro-'));
 try {
   const url = `file:${join(dir, 'micro.db')}`;
   const database = openDatabase(url);
-  await migrate(database.factory, readMigrations(ROOT, 'sqlite'));
+  await migrate(database, readMigrations(ROOT, 'sqlite'));
   await tuneSqlite(database.db);
   const db = database.db;
   const exp = () => new Date(Date.now() + 3600_000);
@@ -56,6 +56,13 @@ try {
     }),
   );
 
+  // What the adapter runs now (src/db/queries/): the same statements, prepared once, behind promises.
+  const artifacts = database.queries.artifacts;
+  await time('src/db/queries artifacts.find', (i) => artifacts.find('AccessToken', `t${i % 100}`));
+  await time('src/db/queries artifacts.upsert (new row)', (i) =>
+    artifacts.upsert({ model: 'ClientCredentials', id: `q${i}`, payload: '{"kind":"ClientCredentials"}', grantId: null, userCode: null, uid: null, expiresAt: exp() }),
+  );
+
   const raw = new Database(join(dir, 'micro.db'));
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
@@ -70,7 +77,7 @@ try {
     raw.prepare('SELECT payload, expiresAt, consumedAt FROM OidcArtifact WHERE model = ? AND id = ?').get('AccessToken', `t${i % 100}`),
   );
   raw.close();
-  await db.$disconnect();
+  await closeDatabase(database);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
