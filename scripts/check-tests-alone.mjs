@@ -24,7 +24,11 @@ const option = (name, fallback) => {
 };
 const sample = Number(option('--sample', '8'));
 const seed = Number(option('--seed', String(Date.now() % 100000)));
-const files = args.length ? args : readdirSync('tests').filter((f) => f.endsWith('.test.ts')).map((f) => `tests/${f}`);
+const files = args.length
+  ? args
+  : readdirSync('tests')
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => `tests/${f}`);
 
 const TITLE = /\b(?:test|it)(?:\.(?:concurrent|failing))?\(\s*(['"`])((?:\\.|(?!\1).)*)\1/g;
 const titlesOf = (file) =>
@@ -59,8 +63,19 @@ for (const [i, { file, title }] of all.entries()) {
   const started = Date.now();
   const run = spawnSync(
     process.execPath,
-    ['node_modules/jest/bin/jest.js', '--runInBand', '--json', `--outputFile=${out}`, file, '-t', `(^| )${escape(title)}$`],
-    { env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim() }, encoding: 'utf8' },
+    [
+      'node_modules/jest/bin/jest.js',
+      '--runInBand',
+      '--json',
+      `--outputFile=${out}`,
+      file,
+      '-t',
+      `(^| )${escape(title)}$`,
+    ],
+    {
+      env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim() },
+      encoding: 'utf8',
+    },
   );
   let report;
   try {
@@ -74,7 +89,10 @@ for (const [i, { file, title }] of all.entries()) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${seconds.padStart(5)} s  ${file}  ${title}`);
   if (!ok) {
     failures.push({ file, title });
-    const why = passed === 0 && report?.numFailedTests === 0 ? 'no test ran under this name' : `${run.stdout}\n${run.stderr}`.trim().split('\n').slice(-40).join('\n');
+    const why =
+      passed === 0 && report?.numFailedTests === 0
+        ? 'no test ran under this name'
+        : `${run.stdout}\n${run.stderr}`.trim().split('\n').slice(-40).join('\n');
     console.log(why.replace(/^/gm, '      '));
   }
 }

@@ -53,7 +53,9 @@ for (const { dir, provider, factory } of flavours) {
     bindMigrationAwareSqlAdapterFactory(factory),
   );
   const { stdout } = await engine.diff({
-    from: previous ? { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: asProvider(previous, provider) }] } : { tag: 'empty' },
+    from: previous
+      ? { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: asProvider(previous, provider) }] }
+      : { tag: 'empty' },
     to: { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: to }] },
     script: true,
     exitCode: null,

@@ -17,7 +17,11 @@ mkdirSync(join(root, 'prisma/pg'), { recursive: true });
 const pgPath = join(root, 'prisma/pg/schema.prisma');
 writeFileSync(pgPath, `// GENERATED from prisma/schema.prisma by scripts/prisma-generate.mjs: do not edit.\n${pg}`);
 
-const env = { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? '/bin/false', PRISMA_HIDE_UPDATE_MESSAGE: '1' };
+const env = {
+  ...process.env,
+  PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? '/bin/false',
+  PRISMA_HIDE_UPDATE_MESSAGE: '1',
+};
 const prisma = join(root, 'node_modules/prisma/build/index.js');
 for (const schema of [join(root, 'prisma/schema.prisma'), pgPath]) {
   try {

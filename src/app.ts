@@ -51,7 +51,11 @@ export function createApp(deps: AppDeps): Koa {
   // entry) is trusted: the ones before it are whatever the client wrote.
   const app = new Koa({ keys: deps.cookieKeys, proxy: config.trustProxy, maxIpsCount: 1 });
 
-  const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined }, 'request failed');
+  const logError = (err: unknown, ctx?: Koa.Context) =>
+    log.error(
+      { err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined },
+      'request failed',
+    );
   const { metrics } = deps;
   const countClientAuthFailure = (_ctx: KoaContextWithOIDC, err: { error?: string }) => {
     if (err.error === 'invalid_client') metrics.clientAuthFailures.inc();
@@ -64,7 +68,9 @@ export function createApp(deps: AppDeps): Koa {
     // reach Koa's 'error' event through the Koa type. A listener here also
     // stops Koa from printing the stack to stderr.
     (current as unknown as Koa).on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
-    current.on('grant.success', (ctx: KoaContextWithOIDC) => metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type) }));
+    current.on('grant.success', (ctx: KoaContextWithOIDC) =>
+      metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type) }),
+    );
     current.on('grant.error', countClientAuthFailure);
     current.on('introspection.error', countClientAuthFailure);
     current.on('revocation.error', countClientAuthFailure);
@@ -137,7 +143,13 @@ export function createApp(deps: AppDeps): Koa {
   }
   router.get(ROUTES.metrics, metricsRoute(metrics, config.metricsToken));
   // Any other method on these paths: 405, not the provider's 404.
-  for (const path of [ROUTES.stylesheet, ROUTES.favicon, ROUTES.healthz, ROUTES.metrics, ...(demoPages ? [ROUTES.demoCallback, ROUTES.demoLoggedOut] : [])]) {
+  for (const path of [
+    ROUTES.stylesheet,
+    ROUTES.favicon,
+    ROUTES.healthz,
+    ROUTES.metrics,
+    ...(demoPages ? [ROUTES.demoCallback, ROUTES.demoLoggedOut] : []),
+  ]) {
     router.all(path, (ctx) => {
       ctx.set('allow', 'GET, HEAD');
       oauthError(ctx, 405, 'invalid_request', 'method not allowed; allowed: GET, HEAD');
@@ -145,7 +157,16 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   app.use(router.routes());
-  app.use(interactionRoutes({ provider, accounts: deps.accounts, consents: deps.consents, views, throttle: deps.throttle, metrics }).routes());
+  app.use(
+    interactionRoutes({
+      provider,
+      accounts: deps.accounts,
+      consents: deps.consents,
+      views,
+      throttle: deps.throttle,
+      metrics,
+    }).routes(),
+  );
 
   app.use(multipartTokenShim);
   // POST at the authorization and logout endpoints, with SameSite=Lax cookies.
@@ -154,7 +175,10 @@ export function createApp(deps: AppDeps): Koa {
   // RFC 8414 metadata: the library serves the OIDC discovery document; plain
   // OAuth clients look for the same document here.
   app.use(async (ctx, next) => {
-    if (ctx.path === ROUTES.oauthAuthorizationServer && (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS')) {
+    if (
+      ctx.path === ROUTES.oauthAuthorizationServer &&
+      (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS')
+    ) {
       ctx.req.url = ROUTES.openidConfiguration;
     }
     return next();

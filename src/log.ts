@@ -19,7 +19,20 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     base: undefined,
     serializers: { err: serializeError },
     redact: {
-      paths: ['password', 'client_secret', 'secret', 'token', 'access_token', 'refresh_token', 'id_token', 'code', '*.password', '*.client_secret', 'req.headers.authorization', 'req.headers.cookie'],
+      paths: [
+        'password',
+        'client_secret',
+        'secret',
+        'token',
+        'access_token',
+        'refresh_token',
+        'id_token',
+        'code',
+        '*.password',
+        '*.client_secret',
+        'req.headers.authorization',
+        'req.headers.cookie',
+      ],
       censor: '[redacted]',
     },
   };

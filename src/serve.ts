@@ -31,12 +31,18 @@ function cannotListen(err: NodeJS.ErrnoException, { port, host, portSetting }: L
     case 'EADDRINUSE':
       return say(
         `port ${port} (${portSetting}) on ${host} is already in use by another program; stop it, or start on another port, e.g. ${portSetting}=${port === 5050 ? 5051 : 5050} npm start` +
-          (port === 5000 && process.platform === 'darwin' ? ' (on macOS the AirPlay Receiver uses 5000: System Settings > General > AirDrop & Handoff)' : ''),
+          (port === 5000 && process.platform === 'darwin'
+            ? ' (on macOS the AirPlay Receiver uses 5000: System Settings > General > AirDrop & Handoff)'
+            : ''),
       );
     case 'EACCES':
-      return say(`not allowed to listen on port ${port} (${portSetting}) on ${host}; ports below 1024 need privileges: choose ${portSetting}=1024 or above`);
+      return say(
+        `not allowed to listen on port ${port} (${portSetting}) on ${host}; ports below 1024 need privileges: choose ${portSetting}=1024 or above`,
+      );
     case 'EADDRNOTAVAIL':
-      return say(`HOST=${host} is not an address of this machine; use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`);
+      return say(
+        `HOST=${host} is not an address of this machine; use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return say(`HOST=${host} is not a name this machine can resolve; use 127.0.0.1 or 0.0.0.0`);
@@ -103,7 +109,12 @@ export function drainOnSignals(server: Server, log: Logger, cleanup: () => Promi
 }
 
 /** listen, handOver and drainOnSignals in one, for a process with nothing to prepare after binding. */
-export async function serve(handler: RequestListener, where: ListenAt, log: Logger, cleanup: () => Promise<void>): Promise<Server> {
+export async function serve(
+  handler: RequestListener,
+  where: ListenAt,
+  log: Logger,
+  cleanup: () => Promise<void>,
+): Promise<Server> {
   const server = await listen(where);
   handOver(server, handler);
   drainOnSignals(server, log, cleanup);

@@ -43,7 +43,13 @@ export async function prepare(config: Config): Promise<Prepared> {
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
   await ensureSigningKeys(database.db, new SecretBox(secrets.secretKey));
   const parts = await createProvider(config, secrets, database, join(ROOT, 'views'));
-  return { ...parts, database, secrets, clientService: new Clients(parts.provider, parts.clients, offeredResponseTypes(config)), shop: new Shop(database.db) };
+  return {
+    ...parts,
+    database,
+    secrets,
+    clientService: new Clients(parts.provider, parts.clients, offeredResponseTypes(config)),
+    shop: new Shop(database.db),
+  };
 }
 
 /** What createApp needs, from what prepare() made: the server and the tests wire the app the same way. */
@@ -75,7 +81,13 @@ export async function seedDemo(config: Config, prepared: Prepared): Promise<Demo
   if ((await prepared.accounts.count()) > 0 || (await prepared.clients.count()) > 0) return undefined;
   const password = randomBytes(12).toString('base64url');
   try {
-    await prepared.accounts.create({ username: 'demo', password, serverId: 'demo_server', email: 'demo@example.com', name: 'Demo User' });
+    await prepared.accounts.create({
+      username: 'demo',
+      password,
+      serverId: 'demo_server',
+      email: 'demo@example.com',
+      name: 'Demo User',
+    });
   } catch (err) {
     // Another node starting on the same empty database seeded first.
     if (err instanceof AccountError) return undefined;
@@ -114,10 +126,14 @@ const demoRedirectUri = (config: Config) => `${config.issuer}${ROUTES.demoCallba
  * node that starts with a different ISSUER, and to whichever client happens
  * to look like the demo one. The fix is one command, which the warning gives.
  */
-export async function misplacedDemoClient(config: Config, prepared: Prepared): Promise<{ clientId: string; redirectUri: string } | undefined> {
+export async function misplacedDemoClient(
+  config: Config,
+  prepared: Prepared,
+): Promise<{ clientId: string; redirectUri: string } | undefined> {
   const first = await prepared.clients.oldest();
   const uris = first?.redirect_uris ?? [];
-  if (first?.client_name !== DEMO_CLIENT_NAME || uris.length !== 1 || !uris[0]!.endsWith(ROUTES.demoCallback)) return undefined;
+  if (first?.client_name !== DEMO_CLIENT_NAME || uris.length !== 1 || !uris[0]!.endsWith(ROUTES.demoCallback))
+    return undefined;
   if (uris[0] === demoRedirectUri(config)) return undefined;
   return { clientId: first.client_id, redirectUri: uris[0]! };
 }

@@ -83,13 +83,31 @@ async function stopApi(p: ApiProcess | undefined): Promise<void> {
 
 beforeAll(async () => {
   server = await startServer();
-  await server.prepared.shop.putItem({ itemId: 'ITEM_001', name: '品項1', imgUrl: 'https://img.example.com/img/item_001.png', amount: 100 });
-  await server.prepared.shop.putItem({ itemId: 'ITEM_002', name: '品項2', imgUrl: 'https://img.example.com/img/item_002.png', amount: 250 });
+  await server.prepared.shop.putItem({
+    itemId: 'ITEM_001',
+    name: '品項1',
+    imgUrl: 'https://img.example.com/img/item_001.png',
+    amount: 100,
+  });
+  await server.prepared.shop.putItem({
+    itemId: 'ITEM_002',
+    name: '品項2',
+    imgUrl: 'https://img.example.com/img/item_002.png',
+    amount: 250,
+  });
   rs = await server.client({ resourceServer: true, redirectUris: [] });
   expect(rs.client_secret).toBeTruthy();
   [api, wrongApi] = await Promise.all([
-    startApi({ INTROSPECTION_CLIENT_ID: rs.client_id, INTROSPECTION_CLIENT_SECRET: rs.client_secret!, INTROSPECTION_CACHE_TTL: '1' }),
-    startApi({ INTROSPECTION_CLIENT_ID: rs.client_id, INTROSPECTION_CLIENT_SECRET: 'definitely-not-the-secret', INTROSPECTION_CACHE_TTL: '1' }),
+    startApi({
+      INTROSPECTION_CLIENT_ID: rs.client_id,
+      INTROSPECTION_CLIENT_SECRET: rs.client_secret!,
+      INTROSPECTION_CACHE_TTL: '1',
+    }),
+    startApi({
+      INTROSPECTION_CLIENT_ID: rs.client_id,
+      INTROSPECTION_CLIENT_SECRET: 'definitely-not-the-secret',
+      INTROSPECTION_CACHE_TTL: '1',
+    }),
   ]);
 }, 45_000);
 
@@ -111,11 +129,18 @@ async function seedToken(scope: string) {
 // --- tests ---------------------------------------------------------------------
 
 describe('the API process checks tokens by introspection (RFC 7662)', () => {
-  test('a token from the code flow works at /api/me of the API process, with the seed\'s exact envelope', async () => {
+  test("a token from the code flow works at /api/me of the API process, with the seed's exact envelope", async () => {
     const { token, user } = await seedToken('profile buy buy_history');
     const res = await call(api.base, '/api/me', { token });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ code: 0, success: true, username: user.username, server_id: user.serverId, msg: '查詢成功', ts: expect.any(Number) });
+    expect(res.body).toEqual({
+      code: 0,
+      success: true,
+      username: user.username,
+      server_id: user.serverId,
+      msg: '查詢成功',
+      ts: expect.any(Number),
+    });
     expectTs(res.body.ts);
   });
 
@@ -123,7 +148,8 @@ describe('the API process checks tokens by introspection (RFC 7662)', () => {
     const none = await call(api.base, '/api/me');
     expectEnvelopeError(none, 401);
     expect(none.headers.get('www-authenticate')).toBe('Bearer');
-    for (const path of ['/api/me', '/api/orders']) expectInvalidToken(await call(api.base, path, { token: `unknown-${Date.now()}-token` }));
+    for (const path of ['/api/me', '/api/orders'])
+      expectInvalidToken(await call(api.base, path, { token: `unknown-${Date.now()}-token` }));
   });
 
   test('a token revoked at the provider is refused once the cache TTL (1 s) has passed', async () => {
@@ -151,7 +177,7 @@ describe('the API process checks tokens by introspection (RFC 7662)', () => {
     expect(bought.headers.get('www-authenticate')).toBe('Bearer error="insufficient_scope", scope="buy"');
   });
 
-  test('a client_credentials token (no user) → 401 invalid_token saying it is a client\'s token, as in-process', async () => {
+  test("a client_credentials token (no user) → 401 invalid_token saying it is a client's token, as in-process", async () => {
     const c = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
     const res = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
@@ -162,20 +188,29 @@ describe('the API process checks tokens by introspection (RFC 7662)', () => {
     const { access_token } = (await res.json()) as Json;
     const me = await call(api.base, '/api/me', { token: access_token });
     expectInvalidToken(me);
-    const said = 'this token was issued to a client, not a user (client_credentials); GET /api/me needs a token a user authorized';
+    const said =
+      'this token was issued to a client, not a user (client_credentials); GET /api/me needs a token a user authorized';
     expect(me.body.msg).toBe(said);
     expect(me.headers.get('www-authenticate')).toBe(`Bearer error="invalid_token", error_description="${said}"`);
   });
 
-  test('an OpenID Connect client\'s token (openid profile buy buy_history, no resource) works through introspection as it does in-process', async () => {
+  test("an OpenID Connect client's token (openid profile buy buy_history, no resource) works through introspection as it does in-process", async () => {
     const c = await server.client({ redirectUris: [REDIRECT_URI] });
     const user = await server.user();
     const url = `${server.issuer}/oauth/authorize?response_type=code&client_id=${c.client_id}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&scope=${encodeURIComponent('openid profile buy buy_history')}&state=s-oidc&nonce=n-oidc`;
-    const { callback } = await authorize(new UserAgent(server.issuer), url, { username: user.username, password: user.password, consent: 'allow' });
+    const { callback } = await authorize(new UserAgent(server.issuer), url, {
+      username: user.username,
+      password: user.password,
+      consent: 'allow',
+    });
     const res = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
       headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: REDIRECT_URI }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        redirect_uri: REDIRECT_URI,
+      }),
     });
     expect(res.status).toBe(200);
     const { access_token } = (await res.json()) as Json;
@@ -187,7 +222,7 @@ describe('the API process checks tokens by introspection (RFC 7662)', () => {
 });
 
 describe('purchases and orders through the API process', () => {
-  test('a purchase, its replay and a conflicting tx_id; the orders read back in the seed\'s shape, the same from the provider\'s in-process /api (one database)', async () => {
+  test("a purchase, its replay and a conflicting tx_id; the orders read back in the seed's shape, the same from the provider's in-process /api (one database)", async () => {
     const { token } = await seedToken('profile buy buy_history');
     expectBought(await buy(api.base, token, 'ITEM_001', '20230901120000123456'));
     expectBought(await buy(api.base, token, 'ITEM_001', '20230901120000123456'));
@@ -199,10 +234,31 @@ describe('purchases and orders through the API process', () => {
     const res = await call(api.base, '/api/orders', { token });
     expect(res.status).toBe(200);
     const expected = [
-      { tx_id: '20230901120000233441', item_id: 'ITEM_002', item_name: '品項2', item_img_url: 'https://img.example.com/img/item_002.png', amount: '250', buy_at: String(Date.UTC(2023, 8, 2) / 1000) },
-      { tx_id: '20230901120000123456', item_id: 'ITEM_001', item_name: '品項1', item_img_url: 'https://img.example.com/img/item_001.png', amount: '100', buy_at: '1693574542' },
+      {
+        tx_id: '20230901120000233441',
+        item_id: 'ITEM_002',
+        item_name: '品項2',
+        item_img_url: 'https://img.example.com/img/item_002.png',
+        amount: '250',
+        buy_at: String(Date.UTC(2023, 8, 2) / 1000),
+      },
+      {
+        tx_id: '20230901120000123456',
+        item_id: 'ITEM_001',
+        item_name: '品項1',
+        item_img_url: 'https://img.example.com/img/item_001.png',
+        amount: '100',
+        buy_at: '1693574542',
+      },
     ];
-    expect(res.body).toEqual({ code: 0, success: true, msg: '查詢成功', ts: expect.any(Number), orders: expected, next_cursor: null });
+    expect(res.body).toEqual({
+      code: 0,
+      success: true,
+      msg: '查詢成功',
+      ts: expect.any(Number),
+      orders: expected,
+      next_cursor: null,
+    });
     expectTs(res.body.ts);
     expect((await call(server.issuer, '/api/orders', { token })).body.orders).toEqual(expected);
 
@@ -210,14 +266,21 @@ describe('purchases and orders through the API process', () => {
     const first = await call(api.base, '/api/orders?limit=1', { token });
     expect(first.body.orders).toEqual([expected[0]]);
     expect(first.body.next_cursor).toEqual(expect.any(String));
-    const second = await call(api.base, `/api/orders?limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`, { token });
+    const second = await call(api.base, `/api/orders?limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`, {
+      token,
+    });
     expect(second.body).toMatchObject({ orders: [expected[1]], next_cursor: null });
   });
 
   test('the public catalog is served by the API process too', async () => {
     const res = await call(api.base, '/api/items');
     expect(res.status).toBe(200);
-    expect(res.body.items).toContainEqual({ item_id: 'ITEM_001', item_name: '品項1', item_img_url: 'https://img.example.com/img/item_001.png', amount: '100' });
+    expect(res.body.items).toContainEqual({
+      item_id: 'ITEM_001',
+      item_name: '品項1',
+      item_img_url: 'https://img.example.com/img/item_001.png',
+      amount: '100',
+    });
   });
 });
 

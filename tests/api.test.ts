@@ -31,8 +31,18 @@ const OTHER_RESOURCE = 'https://elsewhere.example/api';
 let server: TestServer;
 beforeAll(async () => {
   server = await startServer();
-  await server.prepared.shop.putItem({ itemId: 'ITEM_001', name: '品項1', imgUrl: 'https://img.example.com/img/item_001.png', amount: 100 });
-  await server.prepared.shop.putItem({ itemId: 'ITEM_002', name: '品項2', imgUrl: 'https://img.example.com/img/item_002.png', amount: 250 });
+  await server.prepared.shop.putItem({
+    itemId: 'ITEM_001',
+    name: '品項1',
+    imgUrl: 'https://img.example.com/img/item_001.png',
+    amount: 100,
+  });
+  await server.prepared.shop.putItem({
+    itemId: 'ITEM_002',
+    name: '品項2',
+    imgUrl: 'https://img.example.com/img/item_002.png',
+    amount: 250,
+  });
 });
 afterAll(() => server.close());
 
@@ -55,7 +65,8 @@ async function seedToken(scope: string, opts: { client?: Registered; user?: User
   return { token: body.access_token as string, scope: body.scope as string, client: c, user };
 }
 
-const buy = (token: string, item_id: string, tx_id: string, buy_at = '2023-09-01 13:22:22') => buyAt(server.issuer, token, item_id, tx_id, buy_at);
+const buy = (token: string, item_id: string, tx_id: string, buy_at = '2023-09-01 13:22:22') =>
+  buyAt(server.issuer, token, item_id, tx_id, buy_at);
 
 const allOrders = async (token: string): Promise<Json[]> => everyOrder(server.issuer, token, 200);
 
@@ -70,30 +81,66 @@ describe('GET /api/me (查看個人資料)', () => {
     const { token, scope } = await seedToken('profile buy buy_history', { user });
     expect(scope).toBe('profile buy buy_history');
     // What curl sends: that header plus its own defaults.
-    const res = await call('/api/me', { headers: { authorization: `Bearer ${token}`, accept: '*/*', 'user-agent': 'curl/8.5.0' } });
+    const res = await call('/api/me', {
+      headers: { authorization: `Bearer ${token}`, accept: '*/*', 'user-agent': 'curl/8.5.0' },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(res.body).toEqual({ code: 0, success: true, username: user.username, server_id: 'my_server_id', msg: '查詢成功', ts: expect.any(Number) });
+    expect(res.body).toEqual({
+      code: 0,
+      success: true,
+      username: user.username,
+      server_id: 'my_server_id',
+      msg: '查詢成功',
+      ts: expect.any(Number),
+    });
     expectTs(res.body.ts);
   });
 
   test('each user sees their own profile', async () => {
     const a = await seedToken('profile');
     const b = await seedToken('profile');
-    expect((await call('/api/me', { token: a.token })).body).toMatchObject({ username: a.user.username, server_id: a.user.serverId });
-    expect((await call('/api/me', { token: b.token })).body).toMatchObject({ username: b.user.username, server_id: b.user.serverId });
+    expect((await call('/api/me', { token: a.token })).body).toMatchObject({
+      username: a.user.username,
+      server_id: a.user.serverId,
+    });
+    expect((await call('/api/me', { token: b.token })).body).toMatchObject({
+      username: b.user.username,
+      server_id: b.user.serverId,
+    });
   });
 });
 
 describe('GET /api/items (the catalog, public)', () => {
   test('lists the catalog without a token, amounts as strings', async () => {
-    await server.prepared.shop.putItem({ itemId: 'ITEM_CAT', name: '目錄品項', imgUrl: 'https://img.example.com/img/cat.png', amount: 42 });
+    await server.prepared.shop.putItem({
+      itemId: 'ITEM_CAT',
+      name: '目錄品項',
+      imgUrl: 'https://img.example.com/img/cat.png',
+      amount: 42,
+    });
     const res = await call('/api/items');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ code: 0, success: true, msg: expect.any(String), ts: expect.any(Number), items: expect.any(Array) });
+    expect(res.body).toMatchObject({
+      code: 0,
+      success: true,
+      msg: expect.any(String),
+      ts: expect.any(Number),
+      items: expect.any(Array),
+    });
     expectTs(res.body.ts);
-    expect(res.body.items).toContainEqual({ item_id: 'ITEM_CAT', item_name: '目錄品項', item_img_url: 'https://img.example.com/img/cat.png', amount: '42' });
-    expect(res.body.items).toContainEqual({ item_id: 'ITEM_001', item_name: '品項1', item_img_url: 'https://img.example.com/img/item_001.png', amount: '100' });
+    expect(res.body.items).toContainEqual({
+      item_id: 'ITEM_CAT',
+      item_name: '目錄品項',
+      item_img_url: 'https://img.example.com/img/cat.png',
+      amount: '42',
+    });
+    expect(res.body.items).toContainEqual({
+      item_id: 'ITEM_001',
+      item_name: '品項1',
+      item_img_url: 'https://img.example.com/img/item_001.png',
+      amount: '100',
+    });
   });
 });
 
@@ -151,7 +198,14 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
       ['T1', '1693574542'],
       ['T4', utc(2023, 8, 1)],
     ]);
-    expect(all[0]).toEqual({ tx_id: 'T2', item_id: 'ITEM_002', item_name: '品項2', item_img_url: 'https://img.example.com/img/item_002.png', amount: '250', buy_at: utc(2023, 9, 2) });
+    expect(all[0]).toEqual({
+      tx_id: 'T2',
+      item_id: 'ITEM_002',
+      item_name: '品項2',
+      item_img_url: 'https://img.example.com/img/item_002.png',
+      amount: '250',
+      buy_at: utc(2023, 9, 2),
+    });
 
     for (const limit of [1, 2, 4, 6]) {
       const walked: Json[] = [];
@@ -176,7 +230,12 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
     for (const limit of ['0', '201', 'abc', '-1', '1.5', '1e2']) {
       expectEnvelopeError(await call(`/api/orders?limit=${limit}`, { token }), 400, /limit/);
     }
-    for (const cursor of ['garbage', Buffer.from('["x",1]').toString('base64url'), Buffer.from('{}').toString('base64url'), '%00%ff']) {
+    for (const cursor of [
+      'garbage',
+      Buffer.from('["x",1]').toString('base64url'),
+      Buffer.from('{}').toString('base64url'),
+      '%00%ff',
+    ]) {
       expectEnvelopeError(await call(`/api/orders?cursor=${cursor}`, { token }), 400, /cursor/);
     }
     // And the good values still work.
@@ -184,7 +243,7 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
     expect((await call('/api/orders?limit=200', { token })).status).toBe(200);
   });
 
-  test('an order keeps the item\'s name, image and amount as at purchase time after the item changes', async () => {
+  test("an order keeps the item's name, image and amount as at purchase time after the item changes", async () => {
     const shop = server.prepared.shop;
     await shop.putItem({ itemId: 'ITEM_SNAP', name: '舊名', imgUrl: 'https://img.example.com/old.png', amount: 100 });
     const tx = txId('SNAP');
@@ -192,16 +251,31 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
     await shop.putItem({ itemId: 'ITEM_SNAP', name: '新名', imgUrl: 'https://img.example.com/new.png', amount: 999 });
 
     const order = (await allOrders(token)).find((o: Json) => o.tx_id === tx);
-    expect(order).toEqual({ tx_id: tx, item_id: 'ITEM_SNAP', item_name: '舊名', item_img_url: 'https://img.example.com/old.png', amount: '100', buy_at: '1693574542' });
+    expect(order).toEqual({
+      tx_id: tx,
+      item_id: 'ITEM_SNAP',
+      item_name: '舊名',
+      item_img_url: 'https://img.example.com/old.png',
+      amount: '100',
+      buy_at: '1693574542',
+    });
     // The catalog shows the new item.
-    expect((await call('/api/items')).body.items).toContainEqual({ item_id: 'ITEM_SNAP', item_name: '新名', item_img_url: 'https://img.example.com/new.png', amount: '999' });
+    expect((await call('/api/items')).body.items).toContainEqual({
+      item_id: 'ITEM_SNAP',
+      item_name: '新名',
+      item_img_url: 'https://img.example.com/new.png',
+      amount: '999',
+    });
     // A new purchase takes the new values.
     const tx2 = txId('SNAP');
     expectBought(await buy(token, 'ITEM_SNAP', tx2));
-    expect((await allOrders(token)).find((o: Json) => o.tx_id === tx2)).toMatchObject({ item_name: '新名', amount: '999' });
+    expect((await allOrders(token)).find((o: Json) => o.tx_id === tx2)).toMatchObject({
+      item_name: '新名',
+      amount: '999',
+    });
   });
 
-  test('buy_at\'s message states the window that is accepted: up to 24 hours ahead passes, 25 hours ahead and 1999 are refused saying why', async () => {
+  test("buy_at's message states the window that is accepted: up to 24 hours ahead passes, 25 hours ahead and 1999 are refused saying why", async () => {
     const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
     const window = 'from 2000-01-01 00:00:00 UTC to 24 hours after now';
     expectBought(await buy(token, 'ITEM_001', txId('AHEAD'), iso(Date.now() + 23 * 3600_000)));
@@ -214,7 +288,9 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
     expectBought(await buy(token, 'ITEM_001', txId('EARLIEST'), '2000-01-01 00:00:00'));
     const malformed = await buy(token, 'ITEM_001', txId('BAD'), 'yesterday');
     expectEnvelopeError(malformed, 400);
-    expect(malformed.body.msg).toBe(`buy_at: must be a real time, "2023-09-01 13:22:22" (read in UTC) or ISO 8601 with an offset ("2023-09-01T21:22:22+08:00"), ${window}`);
+    expect(malformed.body.msg).toBe(
+      `buy_at: must be a real time, "2023-09-01 13:22:22" (read in UTC) or ISO 8601 with an offset ("2023-09-01T21:22:22+08:00"), ${window}`,
+    );
   });
 
   test('"2023-09-01T21:22:22+08:00" is recorded as the same instant as "2023-09-01 13:22:22" (UTC)', async () => {
@@ -230,9 +306,22 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
 
   test('unknown fields in the body are ignored', async () => {
     const tx = txId();
-    const res = await call('/api/items/buy', { token, json: { item_id: 'ITEM_001', tx_id: tx, buy_at: '2023-09-01 13:22:22', coupon: 'FREE', amount: 0, extra: { a: [1] } } });
+    const res = await call('/api/items/buy', {
+      token,
+      json: {
+        item_id: 'ITEM_001',
+        tx_id: tx,
+        buy_at: '2023-09-01 13:22:22',
+        coupon: 'FREE',
+        amount: 0,
+        extra: { a: [1] },
+      },
+    });
     expectBought(res);
-    expect((await allOrders(token)).find((o: Json) => o.tx_id === tx)).toMatchObject({ amount: '100', item_id: 'ITEM_001' });
+    expect((await allOrders(token)).find((o: Json) => o.tx_id === tx)).toMatchObject({
+      amount: '100',
+      item_id: 'ITEM_001',
+    });
   });
 
   test('an unknown item_id → 404 envelope, and no order', async () => {
@@ -249,7 +338,16 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
     const conflict = await buy(token, 'ITEM_002', tx);
     expectEnvelopeError(conflict, 409, /tx_id/);
     const mine = (await allOrders(token)).filter((o: Json) => o.tx_id === tx);
-    expect(mine).toEqual([{ tx_id: tx, item_id: 'ITEM_001', item_name: '品項1', item_img_url: 'https://img.example.com/img/item_001.png', amount: '100', buy_at: '1693574542' }]);
+    expect(mine).toEqual([
+      {
+        tx_id: tx,
+        item_id: 'ITEM_001',
+        item_name: '品項1',
+        item_img_url: 'https://img.example.com/img/item_001.png',
+        amount: '100',
+        buy_at: '1693574542',
+      },
+    ]);
   });
 
   test('two different users may use the same tx_id independently', async () => {
@@ -267,7 +365,14 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
     for (const r of results) expectBought(r);
     expect(await allOrders(own.token)).toEqual([
-      { tx_id: 'CONCURRENT-1', item_id: 'ITEM_002', item_name: '品項2', item_img_url: 'https://img.example.com/img/item_002.png', amount: '250', buy_at: '1693574542' },
+      {
+        tx_id: 'CONCURRENT-1',
+        item_id: 'ITEM_002',
+        item_name: '品項2',
+        item_img_url: 'https://img.example.com/img/item_002.png',
+        amount: '250',
+        buy_at: '1693574542',
+      },
     ]);
   });
 });
@@ -303,21 +408,43 @@ describe('POST /api/items/buy: bad input → 400 (or 413) in the envelope, and n
   });
 
   test('absurd or malformed dates → 400 naming buy_at', async () => {
-    for (const at of ['2023-02-30 10:00:00', '9999-01-01 00:00:00', '1800-01-01 00:00:00', '2023-09-01 25:00:00', '2023-13-01 00:00:00', 'yesterday', '', '2023-09-01', '1693574542', '2023-09-01T13:22:22+99:00']) {
+    for (const at of [
+      '2023-02-30 10:00:00',
+      '9999-01-01 00:00:00',
+      '1800-01-01 00:00:00',
+      '2023-09-01 25:00:00',
+      '2023-13-01 00:00:00',
+      'yesterday',
+      '',
+      '2023-09-01',
+      '1693574542',
+      '2023-09-01T13:22:22+99:00',
+    ]) {
       expectEnvelopeError(await buy(token, 'ITEM_001', 'DATES', at), 400, /buy_at/);
     }
   });
 
   test('a body that is not application/json → 400', async () => {
     const json = JSON.stringify({ item_id: 'ITEM_001', tx_id: 'CTYPE', buy_at: '2023-09-01 13:22:22' });
-    expectEnvelopeError(await call('/api/items/buy', { token, body: json, headers: { 'content-type': 'text/plain' } }), 400);
     expectEnvelopeError(
-      await call('/api/items/buy', { token, body: 'item_id=ITEM_001&tx_id=CTYPE&buy_at=2023-09-01+13%3A22%3A22', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      await call('/api/items/buy', { token, body: json, headers: { 'content-type': 'text/plain' } }),
+      400,
+    );
+    expectEnvelopeError(
+      await call('/api/items/buy', {
+        token,
+        body: 'item_id=ITEM_001&tx_id=CTYPE&buy_at=2023-09-01+13%3A22%3A22',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
       400,
     );
     const form = new FormData();
     form.append('item_id', 'ITEM_001');
-    const res = await fetch(`${server.issuer}/api/items/buy`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    const res = await fetch(`${server.issuer}/api/items/buy`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: form,
+    });
     const text = await res.text();
     expect(text).not.toMatch(STACK);
     expectEnvelopeError({ status: res.status, headers: res.headers, text, body: JSON.parse(text) }, 400);
@@ -331,17 +458,27 @@ describe('POST /api/items/buy: bad input → 400 (or 413) in the envelope, and n
     ['JSON null', 'null'],
     ['an empty body', ''],
   ])('%s as application/json → 400', async (_name, body) => {
-    expectEnvelopeError(await call('/api/items/buy', { token, body, headers: { 'content-type': 'application/json' } }), 400);
+    expectEnvelopeError(
+      await call('/api/items/buy', { token, body, headers: { 'content-type': 'application/json' } }),
+      400,
+    );
   });
 
   test('control bytes declared as application/json; charset=utf-16 → 4xx (400 or 415), not 500', async () => {
-    const res = await call('/api/items/buy', { token, body: '\u0000\u0001', headers: { 'content-type': 'application/json; charset=utf-16' } });
+    const res = await call('/api/items/buy', {
+      token,
+      body: '\u0000\u0001',
+      headers: { 'content-type': 'application/json; charset=utf-16' },
+    });
     expect([400, 415]).toContain(res.status);
     expectEnvelopeError(res, res.status);
   });
 
   test('an oversized body (over 16 KB) → 413 envelope', async () => {
-    const res = await call('/api/items/buy', { token, json: { item_id: 'ITEM_001', tx_id: 'BIG', buy_at: '2023-09-01 13:22:22', pad: 'x'.repeat(17 * 1024) } });
+    const res = await call('/api/items/buy', {
+      token,
+      json: { item_id: 'ITEM_001', tx_id: 'BIG', buy_at: '2023-09-01 13:22:22', pad: 'x'.repeat(17 * 1024) },
+    });
     expectEnvelopeError(res, 413);
   });
 
@@ -355,7 +492,14 @@ describe('POST /api/items/buy: bad input → 400 (or 413) in the envelope, and n
 describe('access tokens (RFC 6750 §3)', () => {
   const endpoints = [
     { name: 'GET /api/me', send: (token?: string) => call('/api/me', { token }) },
-    { name: 'POST /api/items/buy', send: (token?: string) => call('/api/items/buy', { token, json: { item_id: 'ITEM_001', tx_id: txId('AUTH'), buy_at: '2023-09-01 13:22:22' } }) },
+    {
+      name: 'POST /api/items/buy',
+      send: (token?: string) =>
+        call('/api/items/buy', {
+          token,
+          json: { item_id: 'ITEM_001', tx_id: txId('AUTH'), buy_at: '2023-09-01 13:22:22' },
+        }),
+    },
     { name: 'GET /api/orders', send: (token?: string) => call('/api/orders', { token }) },
   ];
 
@@ -389,7 +533,7 @@ describe('access tokens (RFC 6750 §3)', () => {
     for (const e of endpoints) expectInvalidToken(await e.send(token));
   });
 
-  test('a client_credentials token (valid, but no user) → 401 invalid_token at every endpoint, saying it is a client\'s token and which endpoint needs a user\'s', async () => {
+  test("a client_credentials token (valid, but no user) → 401 invalid_token at every endpoint, saying it is a client's token and which endpoint needs a user's", async () => {
     const c = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
     const res = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
@@ -426,7 +570,11 @@ describe('access tokens (RFC 6750 §3)', () => {
   });
 
   describe('scopes: each endpoint needs its own (403 insufficient_scope, RFC 6750 §3.1)', () => {
-    const needs = { 'GET /api/me': 'profile', 'POST /api/items/buy': 'buy', 'GET /api/orders': 'buy_history' } as Record<string, string>;
+    const needs = {
+      'GET /api/me': 'profile',
+      'POST /api/items/buy': 'buy',
+      'GET /api/orders': 'buy_history',
+    } as Record<string, string>;
     const grants = ['profile', 'buy', 'buy_history', 'profile buy', 'profile buy_history', 'buy buy_history'];
     const tokens = new Map<string, string>();
     beforeAll(async () => {
@@ -437,18 +585,28 @@ describe('access tokens (RFC 6750 §3)', () => {
       }
     });
 
-    const rows = endpoints.flatMap((e) => grants.map((scope) => ({ ...e, scope, needed: needs[e.name]!, allowed: scope.split(' ').includes(needs[e.name]!) })));
-    test.each(rows)('$name with a token for "$scope" (needs $needed): allowed=$allowed', async ({ send, scope, needed, allowed }) => {
-      const res = await send(tokens.get(scope));
-      if (allowed) {
-        expect(res.status).toBe(200);
-        expect(res.body).toMatchObject({ code: 0, success: true });
-        expect(res.headers.get('www-authenticate')).toBeNull();
-      } else {
-        expectEnvelopeError(res, 403);
-        expect(res.headers.get('www-authenticate')).toBe(`Bearer error="insufficient_scope", scope="${needed}"`);
-      }
-    });
+    const rows = endpoints.flatMap((e) =>
+      grants.map((scope) => ({
+        ...e,
+        scope,
+        needed: needs[e.name]!,
+        allowed: scope.split(' ').includes(needs[e.name]!),
+      })),
+    );
+    test.each(rows)(
+      '$name with a token for "$scope" (needs $needed): allowed=$allowed',
+      async ({ send, scope, needed, allowed }) => {
+        const res = await send(tokens.get(scope));
+        if (allowed) {
+          expect(res.status).toBe(200);
+          expect(res.body).toMatchObject({ code: 0, success: true });
+          expect(res.headers.get('www-authenticate')).toBeNull();
+        } else {
+          expectEnvelopeError(res, 403);
+          expect(res.headers.get('www-authenticate')).toBe(`Bearer error="insufficient_scope", scope="${needed}"`);
+        }
+      },
+    );
   });
 });
 
@@ -477,9 +635,15 @@ describe('tokens and audiences (RFC 8707)', () => {
   test('an OpenID Connect client (openid-client) asking "openid profile buy buy_history" with no resource: its access token works at /oauth/userinfo and at /api/me, /api/items/buy and /api/orders', async () => {
     const c = await server.client({ redirectUris: [REDIRECT_URI] });
     const user = await server.user({ serverId: 'oidc_server' });
-    const config = await client.discovery(new URL(server.issuer), c.client_id, c.client_secret, client.ClientSecretBasic(c.client_secret!), {
-      execute: [client.allowInsecureRequests],
-    });
+    const config = await client.discovery(
+      new URL(server.issuer),
+      c.client_id,
+      c.client_secret,
+      client.ClientSecretBasic(c.client_secret!),
+      {
+        execute: [client.allowInsecureRequests],
+      },
+    );
     const pkceCodeVerifier = client.randomPKCECodeVerifier();
     const expectedState = client.randomState();
     const expectedNonce = client.randomNonce();
@@ -491,41 +655,69 @@ describe('tokens and audiences (RFC 8707)', () => {
       state: expectedState,
       nonce: expectedNonce,
     });
-    const { callback } = await authorize(new UserAgent(server.issuer), url.href, { username: user.username, password: user.password, consent: 'allow' });
-    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier, expectedState, expectedNonce, idTokenExpected: true });
+    const { callback } = await authorize(new UserAgent(server.issuer), url.href, {
+      username: user.username,
+      password: user.password,
+      consent: 'allow',
+    });
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier,
+      expectedState,
+      expectedNonce,
+      idTokenExpected: true,
+    });
     expect(tokens.claims()!.sub).toBe(user.id);
 
     expect(await client.fetchUserInfo(config, tokens.access_token, user.id)).toMatchObject({ sub: user.id });
 
     const me = await call('/api/me', { token: tokens.access_token });
     expect(me.status).toBe(200);
-    expect(me.body).toEqual({ code: 0, success: true, username: user.username, server_id: 'oidc_server', msg: '查詢成功', ts: expect.any(Number) });
+    expect(me.body).toEqual({
+      code: 0,
+      success: true,
+      username: user.username,
+      server_id: 'oidc_server',
+      msg: '查詢成功',
+      ts: expect.any(Number),
+    });
     expectBought(await buy(tokens.access_token, 'ITEM_001', 'OIDC-TX'));
     const orders = await call('/api/orders', { token: tokens.access_token });
     expect(orders.status).toBe(200);
     expect(orders.body.orders.map((o: Json) => o.tx_id)).toEqual(['OIDC-TX']);
   });
 
-  test('a resource other than the API\'s → invalid_target at the authorization endpoint (at the redirect URI)', async () => {
+  test("a resource other than the API's → invalid_target at the authorization endpoint (at the redirect URI)", async () => {
     const c = await server.client({ redirectUris: [REDIRECT_URI] });
     const user = await server.user();
     const url = `${server.issuer}/oauth/authorize?response_type=code&client_id=${c.client_id}&scope=profile%20buy&state=s-target&resource=${encodeURIComponent(OTHER_RESOURCE)}`;
-    const { callback } = await authorize(new UserAgent(server.issuer), url, { username: user.username, password: user.password, consent: 'allow' });
+    const { callback } = await authorize(new UserAgent(server.issuer), url, {
+      username: user.username,
+      password: user.password,
+      consent: 'allow',
+    });
     expect(callback.origin + callback.pathname).toBe(REDIRECT_URI);
     expect(callback.searchParams.get('error')).toBe('invalid_target');
     expect(callback.searchParams.get('state')).toBe('s-target');
     expect(callback.searchParams.get('code')).toBeNull();
   });
 
-  test('a resource other than the API\'s → invalid_target at the token endpoint, and no token', async () => {
+  test("a resource other than the API's → invalid_target at the token endpoint, and no token", async () => {
     const c = await server.client();
     const user = await server.user();
     const url = `${server.issuer}/oauth/authorize?response_type=code&client_id=${c.client_id}&scope=profile%20buy&state=s`;
-    const { callback } = await authorize(new UserAgent(server.issuer), url, { username: user.username, password: user.password, consent: 'allow' });
+    const { callback } = await authorize(new UserAgent(server.issuer), url, {
+      username: user.username,
+      password: user.password,
+      consent: 'allow',
+    });
     const res = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
       headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, resource: OTHER_RESOURCE }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        resource: OTHER_RESOURCE,
+      }),
     });
     expect(res.status).toBe(400);
     const body = (await res.json()) as Json;
@@ -533,7 +725,7 @@ describe('tokens and audiences (RFC 8707)', () => {
     expect(body.access_token).toBeUndefined();
   });
 
-  test('client_credentials for a resource other than the API\'s → invalid_target', async () => {
+  test("client_credentials for a resource other than the API's → invalid_target", async () => {
     const c = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
     const res = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
@@ -561,7 +753,11 @@ describe('no stack traces', () => {
       call('/api/nope'),
       call('/api/me', { method: 'DELETE', token }),
       call('/api/items/buy', { token, body: '{"a":', headers: { 'content-type': 'application/json' } }),
-      call('/api/items/buy', { token, body: '\u0000\u0001', headers: { 'content-type': 'application/json; charset=utf-16' } }),
+      call('/api/items/buy', {
+        token,
+        body: '\u0000\u0001',
+        headers: { 'content-type': 'application/json; charset=utf-16' },
+      }),
       call('/api/orders?limit=1&limit=2', { token }),
     ]);
     for (const res of answers) {

@@ -35,7 +35,11 @@ let csrf: string;
 const cookieHeader = (ua: UserAgent) => [...ua.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
 
 beforeAll(async () => {
-  client = await server.client({ name: 'Before the burst', redirectUris: [REDIRECT], postLogoutRedirectUris: [LOGGED_OUT] });
+  client = await server.client({
+    name: 'Before the burst',
+    redirectUris: [REDIRECT],
+    postLogoutRedirectUris: [LOGGED_OUT],
+  });
   user = await server.user({ email: 'before@example.com' });
   countsBefore = { accounts: await server.prepared.accounts.count(), clients: await server.prepared.clients.count() };
 
@@ -84,9 +88,24 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'logout (POST)': { path: () => '/oauth/logout', method: 'POST', json: false },
   'logout confirm': { path: () => '/oauth/logout/confirm', method: 'POST', json: false },
   interaction: { path: () => `/interaction/${uid}`, method: 'GET', json: false, withPersonCookies: true },
-  'interaction login': { path: () => `/interaction/${uid}/login`, method: 'POST', json: false, withPersonCookies: true },
-  'interaction confirm': { path: () => `/interaction/${uid}/confirm`, method: 'POST', json: false, withPersonCookies: true },
-  'interaction abort': { path: () => `/interaction/${uid}/abort`, method: 'POST', json: false, withPersonCookies: true },
+  'interaction login': {
+    path: () => `/interaction/${uid}/login`,
+    method: 'POST',
+    json: false,
+    withPersonCookies: true,
+  },
+  'interaction confirm': {
+    path: () => `/interaction/${uid}/confirm`,
+    method: 'POST',
+    json: false,
+    withPersonCookies: true,
+  },
+  'interaction abort': {
+    path: () => `/interaction/${uid}/abort`,
+    method: 'POST',
+    json: false,
+    withPersonCookies: true,
+  },
   'unknown interaction': { path: () => '/interaction/no-such-uid/login', method: 'POST', json: false },
   healthz: { path: () => '/healthz', method: 'GET', json: true },
   'openid-configuration': { path: () => '/.well-known/openid-configuration', method: 'GET', json: true },
@@ -137,7 +156,12 @@ async function send(name: string, probe: Probe): Promise<Outcome> {
   if (cookie) headers.cookie = cookie;
   const url = `${server.issuer}${ep.path()}${probe.suffix ?? ''}`;
   const label = `${method} ${ep.path()}${(probe.suffix ?? '').slice(0, 60)}`;
-  let res = await fetch(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : probe.body, redirect: 'manual' });
+  let res = await fetch(url, {
+    method,
+    headers,
+    body: method === 'GET' || method === 'HEAD' ? undefined : probe.body,
+    redirect: 'manual',
+  });
   const problems: string[] = [];
   // src/oidc/post-as-get-shim.ts answers a form POST at the authorization and
   // logout endpoints with 303 to that same endpoint, the fields as its query
@@ -146,7 +170,8 @@ async function send(name: string, probe: Probe): Promise<Outcome> {
   const hop = method === 'POST' && res.status === 303 ? new URL(res.headers.get('location') ?? '', url) : undefined;
   if (hop && hop.origin === server.issuer && hop.pathname === ep.path()) {
     for (const [header, value] of res.headers) {
-      if (/injected/i.test(header) || (header === 'set-cookie' && /injected/i.test(value))) problems.push(`injected header on the 303: ${header}: ${value}`);
+      if (/injected/i.test(header) || (header === 'set-cookie' && /injected/i.test(value)))
+        problems.push(`injected header on the 303: ${header}: ${value}`);
     }
     await res.arrayBuffer();
     res = await fetch(hop, { headers, redirect: 'manual' });
@@ -161,9 +186,11 @@ async function send(name: string, probe: Probe): Promise<Outcome> {
   if (server.dir && text.includes(server.dir)) problems.push('body shows the data directory');
   if (/html/.test(type) && text.includes('<script>alert(1)')) problems.push('HTML echoes a script tag unescaped');
   // A page a person sees for an error is ours (the layout sets <html lang>), not a bare library or framework page.
-  if (/html/.test(type) && res.status >= 400 && !/<html lang="(en|zh-TW)">/.test(text)) problems.push(`HTML error is not our error page: ${text.slice(0, 120)}`);
+  if (/html/.test(type) && res.status >= 400 && !/<html lang="(en|zh-TW)">/.test(text))
+    problems.push(`HTML error is not our error page: ${text.slice(0, 120)}`);
   for (const [header, value] of res.headers) {
-    if (/injected/i.test(header) || (header === 'set-cookie' && /injected/i.test(value))) problems.push(`injected header: ${header}: ${value}`);
+    if (/injected/i.test(header) || (header === 'set-cookie' && /injected/i.test(value)))
+      problems.push(`injected header: ${header}: ${value}`);
   }
   const location = res.headers.get('location');
   if (location && /evil\.example/.test(location)) problems.push(`redirects to an unregistered URI: ${location}`);
@@ -179,9 +206,15 @@ async function send(name: string, probe: Probe): Promise<Outcome> {
       try {
         const body = JSON.parse(text) as Record<string, unknown>;
         const extra = Object.keys(body).filter((k) => !['error', 'error_description', 'error_uri'].includes(k));
-        if (typeof body.error !== 'string' || !body.error || !ERROR_CHARS.test(body.error)) problems.push(`bad "error": ${text.slice(0, 200)}`);
-        if (body.error_description !== undefined && (typeof body.error_description !== 'string' || !ERROR_CHARS.test(body.error_description))) {
-          problems.push(`bad "error_description" (RFC 6749 §5.2 character set): ${JSON.stringify(body.error_description)}`);
+        if (typeof body.error !== 'string' || !body.error || !ERROR_CHARS.test(body.error))
+          problems.push(`bad "error": ${text.slice(0, 200)}`);
+        if (
+          body.error_description !== undefined &&
+          (typeof body.error_description !== 'string' || !ERROR_CHARS.test(body.error_description))
+        ) {
+          problems.push(
+            `bad "error_description" (RFC 6749 §5.2 character set): ${JSON.stringify(body.error_description)}`,
+          );
         }
         if (extra.length) problems.push(`extra members ${extra.join(', ')}`);
       } catch {
@@ -252,9 +285,15 @@ describe('a burst of malformed requests', () => {
     expect(failures).toEqual([]);
   });
 
-  test('the same garbage with this client\'s real client_id and redirect_uri (past the client checks)', async () => {
+  test("the same garbage with this client's real client_id and redirect_uri (past the client checks)", async () => {
     const params = (extra: Record<string, string>) =>
-      new URLSearchParams({ client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', ...extra }).toString();
+      new URLSearchParams({
+        client_id: client.client_id,
+        redirect_uri: REDIRECT,
+        response_type: 'code',
+        scope: 'openid',
+        ...extra,
+      }).toString();
     const cases: Record<string, string>[] = [
       { claims: '{"userinfo":' },
       { claims: '[1,2,3]' },
@@ -277,7 +316,13 @@ describe('a burst of malformed requests', () => {
       cases.flatMap((c): Probe[] =>
         name === 'authorize'
           ? [{ suffix: `?${params(c)}`, browser: true }, { suffix: `?${params(c)}` }]
-          : [{ body: params(c), headers: { ...form, ...(name === 'par' ? { authorization: basic(client) } : {}) }, browser: name !== 'par' }],
+          : [
+              {
+                body: params(c),
+                headers: { ...form, ...(name === 'par' ? { authorization: basic(client) } : {}) },
+                browser: name !== 'par',
+              },
+            ],
       ),
     );
     expect(failures).toEqual([]);
@@ -310,7 +355,11 @@ describe('a burst of malformed requests', () => {
     const body = new FormData();
     body.append('grant_type', 'authorization_code');
     body.append('code', big(100 * 1024));
-    const res = await fetch(`${server.issuer}/oauth/token`, { method: 'POST', headers: { authorization: basic(client) }, body });
+    const res = await fetch(`${server.issuer}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: basic(client) },
+      body,
+    });
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ error: 'invalid_request', error_description: 'request body too large' });
   });
@@ -387,14 +436,23 @@ describe('a burst of malformed requests', () => {
 
   test('invalid UTF-8 and broken percent-encoding in the path, the query and the body', async () => {
     const bad = 'client_id=%ff%fe&state=%zz&redirect_uri=%E0%A4%A&scope=%C0%AF&token=%&code=%%41&username=%ff&csrf=%00';
-    const rawBytes = Buffer.concat([Buffer.from('grant_type=authorization_code&code='), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from('&csrf='), Buffer.from([0xc0, 0xaf])]);
+    const rawBytes = Buffer.concat([
+      Buffer.from('grant_type=authorization_code&code='),
+      Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]),
+      Buffer.from('&csrf='),
+      Buffer.from([0xc0, 0xaf]),
+    ]);
     const failures = await burst(ALL, (_name, ep) => [
       { suffix: `?${bad}` },
       { suffix: `?${bad}`, browser: true },
       ...ifPost(ep, [
         { headers: form, body: bad },
         { headers: form, body: rawBytes },
-        { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: rawBytes, browser: true },
+        {
+          headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+          body: rawBytes,
+          browser: true,
+        },
       ]),
       // Mangled paths; on the JSON endpoints they are unknown routes, tested below.
       ...(ep.json ? [] : [{ suffix: '/%ff%fe' }, { suffix: '%zz' }, { suffix: '/..%2f..%2f..%2fetc%2fpasswd' }]),
@@ -406,10 +464,22 @@ describe('a burst of malformed requests', () => {
     for (const suffix of ['%ff%fe', '%zz', '%00', '%E0%A4%A', '..%2F..%2Fpackage.json']) {
       const res = await fetch(`${server.issuer}/interaction/${suffix}`, { headers: BROWSER });
       const text = await res.text();
-      extra.push({ label: `GET /interaction/${suffix}`, status: res.status, problems: LEAKS.filter(([, re]) => re.test(text)).map(([w]) => w) });
-      const post = await fetch(`${server.issuer}/interaction/${suffix}/login`, { method: 'POST', headers: form, body: 'csrf=x' });
+      extra.push({
+        label: `GET /interaction/${suffix}`,
+        status: res.status,
+        problems: LEAKS.filter(([, re]) => re.test(text)).map(([w]) => w),
+      });
+      const post = await fetch(`${server.issuer}/interaction/${suffix}/login`, {
+        method: 'POST',
+        headers: form,
+        body: 'csrf=x',
+      });
       const ptext = await post.text();
-      extra.push({ label: `POST /interaction/${suffix}/login`, status: post.status, problems: LEAKS.filter(([, re]) => re.test(ptext)).map(([w]) => w) });
+      extra.push({
+        label: `POST /interaction/${suffix}/login`,
+        status: post.status,
+        problems: LEAKS.filter(([, re]) => re.test(ptext)).map(([w]) => w),
+      });
     }
     for (const credentials of ['%zz:secret', `${client.client_id}:%ff%fe`, '\u00ff\u00fe:x', ':', 'no-colon-at-all']) {
       const res = await fetch(`${server.issuer}/oauth/token`, {
@@ -418,7 +488,11 @@ describe('a burst of malformed requests', () => {
         body: 'grant_type=client_credentials',
       });
       const text = await res.text();
-      extra.push({ label: `token with Basic ${credentials}`, status: res.status, problems: LEAKS.filter(([, re]) => re.test(text)).map(([w]) => w) });
+      extra.push({
+        label: `token with Basic ${credentials}`,
+        status: res.status,
+        problems: LEAKS.filter(([, re]) => re.test(text)).map(([w]) => w),
+      });
       // RFC 6749 §5.2: a malformed credential is invalid_request (400), a wrong one invalid_client (401).
       expect([400, 401]).toContain(res.status);
       expect(['invalid_request', 'invalid_client']).toContain((JSON.parse(text) as { error: string }).error);
@@ -428,23 +502,36 @@ describe('a burst of malformed requests', () => {
 
   test('broken JSON bodies', async () => {
     const failures = await burst(POSTS, () =>
-      ['{"grant_type":', '{"a":1}}', '\u0000\u0001', '[]', 'null', `{"${big(5000)}": ${'['.repeat(5000)}`].map((body) => ({
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      })),
+      ['{"grant_type":', '{"a":1}}', '\u0000\u0001', '[]', 'null', `{"${big(5000)}": ${'['.repeat(5000)}`].map(
+        (body) => ({
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+      ),
     );
     expect(failures).toEqual([]);
   });
 
   test('broken multipart bodies', async () => {
-    const mp = (boundary: string | null) => ({ 'content-type': boundary === null ? 'multipart/form-data' : `multipart/form-data; boundary=${boundary}` });
+    const mp = (boundary: string | null) => ({
+      'content-type': boundary === null ? 'multipart/form-data' : `multipart/form-data; boundary=${boundary}`,
+    });
     const bodies: Probe[] = [
-      { headers: mp('xyz'), body: '--xyz\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nauthorization_code' },
-      { headers: mp('xyz'), body: '--abc\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nx\r\n--abc--\r\n' },
+      {
+        headers: mp('xyz'),
+        body: '--xyz\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nauthorization_code',
+      },
+      {
+        headers: mp('xyz'),
+        body: '--abc\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nx\r\n--abc--\r\n',
+      },
       { headers: mp(null), body: '--xyz\r\n\r\n' },
       { headers: mp('xyz'), body: '--xyz\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--xyz--\r\n' },
-      { headers: mp('xyz'), body: '--xyz\r\nContent-Disposition: form-data; name="grant_type"\r\nContent-Type: text/plain; charset=utf-16\r\n\r\n\xff\xfe\r\n--xyz--\r\n' },
+      {
+        headers: mp('xyz'),
+        body: '--xyz\r\nContent-Disposition: form-data; name="grant_type"\r\nContent-Type: text/plain; charset=utf-16\r\n\r\n\xff\xfe\r\n--xyz--\r\n',
+      },
       { headers: mp(big(300)), body: 'garbage' },
       { headers: mp('xyz'), body: `--xyz\r\n${'X-Header: y\r\n'.repeat(2000)}\r\n\r\n--xyz--\r\n` },
       { headers: mp('xyz'), body: Buffer.from([0x2d, 0x2d, 0x78, 0x79, 0x7a, 0x0d, 0x0a, 0xff, 0xfe, 0x00]) },
@@ -461,10 +548,16 @@ describe('a burst of malformed requests', () => {
       const body = new FormData();
       body.append('grant_type', 'client_credentials');
       body.append('token', new Blob(['x']), 'token.txt');
-      const res = await fetch(`${server.issuer}${path}`, { method: 'POST', headers: { authorization: basic(client) }, body });
+      const res = await fetch(`${server.issuer}${path}`, {
+        method: 'POST',
+        headers: { authorization: basic(client) },
+        body,
+      });
       const out = (await res.json()) as { error?: string; error_description?: string };
-      if (res.status !== 400 || out.error !== 'invalid_request') failures.push(`${path}: ${res.status} ${JSON.stringify(out)}`);
-      if (!ERROR_CHARS.test(out.error_description ?? '')) failures.push(`${path}: error_description ${JSON.stringify(out.error_description)}`);
+      if (res.status !== 400 || out.error !== 'invalid_request')
+        failures.push(`${path}: ${res.status} ${JSON.stringify(out)}`);
+      if (!ERROR_CHARS.test(out.error_description ?? ''))
+        failures.push(`${path}: error_description ${JSON.stringify(out.error_description)}`);
     }
     expect(failures).toEqual([]);
   });
@@ -472,22 +565,38 @@ describe('a burst of malformed requests', () => {
   test('header injection attempts in state, redirect_uri and post_logout_redirect_uri', async () => {
     const crlf = '\r\nX-Injected: 1\r\nSet-Cookie: injected=1';
     const failures = await burst(['authorize', 'authorize (POST)', 'logout', 'logout (POST)', 'par'], (name) => {
-      const params = ([
-        { state: crlf },
-        { state: `ok${crlf}`, redirect_uri: REDIRECT },
-        { redirect_uri: `${REDIRECT}${crlf}` },
-        { redirect_uri: `${REDIRECT}?x=1%0d%0aX-Injected:%201` },
-        { redirect_uri: `https://evil.example/${crlf}` },
-        { post_logout_redirect_uri: `${LOGGED_OUT}${crlf}`, state: crlf },
-        { post_logout_redirect_uri: 'https://evil.example/', state: 'x' },
-        { post_logout_redirect_uri: `${LOGGED_OUT}@evil.example` },
-        { redirect_uri: `${REDIRECT}@evil.example` },
-        { redirect_uri: `${REDIRECT}/../../evil` },
-        { redirect_uri: 'http://127.0.0.1:9999/cb#frag' },
-      ] as Record<string, string>[]).map((p) => new URLSearchParams({ client_id: client.client_id, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT, ...p }).toString());
+      const params = (
+        [
+          { state: crlf },
+          { state: `ok${crlf}`, redirect_uri: REDIRECT },
+          { redirect_uri: `${REDIRECT}${crlf}` },
+          { redirect_uri: `${REDIRECT}?x=1%0d%0aX-Injected:%201` },
+          { redirect_uri: `https://evil.example/${crlf}` },
+          { post_logout_redirect_uri: `${LOGGED_OUT}${crlf}`, state: crlf },
+          { post_logout_redirect_uri: 'https://evil.example/', state: 'x' },
+          { post_logout_redirect_uri: `${LOGGED_OUT}@evil.example` },
+          { redirect_uri: `${REDIRECT}@evil.example` },
+          { redirect_uri: `${REDIRECT}/../../evil` },
+          { redirect_uri: 'http://127.0.0.1:9999/cb#frag' },
+        ] as Record<string, string>[]
+      ).map((p) =>
+        new URLSearchParams({
+          client_id: client.client_id,
+          response_type: 'code',
+          scope: 'openid',
+          redirect_uri: REDIRECT,
+          ...p,
+        }).toString(),
+      );
       return params.flatMap((q): Probe[] =>
         name.endsWith('(POST)') || name === 'par'
-          ? [{ headers: { ...form, ...(name === 'par' ? { authorization: basic(client) } : {}) }, body: q, browser: true }]
+          ? [
+              {
+                headers: { ...form, ...(name === 'par' ? { authorization: basic(client) } : {}) },
+                body: q,
+                browser: true,
+              },
+            ]
           : [{ suffix: `?${q}`, browser: true }, { suffix: `?${q}` }],
       );
     });
@@ -509,8 +618,18 @@ describe('a burst of malformed requests', () => {
       { cookie: long, browser: true },
       { cookie: `${big(20 * 1024)}=x` }, // over Node's header limit
       { cookie: '_session=%ff%zz; _session.sig=%%; =; ;;; _interaction=\u00ff; _interaction.sig=' },
-      { cookie: `_session=../../../etc/passwd; _session.sig=x; ${cookieHeader(person).replace(/_interaction_csrf=[^;]*/, '_interaction_csrf=forged')}` },
-      ...(name.startsWith('interaction') ? [{ cookie: `${cookieHeader(person)}; ${big(6000)}=${big(6000)}`, headers: form, body: `csrf=${csrf}&username=x&password=y` }] : []),
+      {
+        cookie: `_session=../../../etc/passwd; _session.sig=x; ${cookieHeader(person).replace(/_interaction_csrf=[^;]*/, '_interaction_csrf=forged')}`,
+      },
+      ...(name.startsWith('interaction')
+        ? [
+            {
+              cookie: `${cookieHeader(person)}; ${big(6000)}=${big(6000)}`,
+              headers: form,
+              body: `csrf=${csrf}&username=x&password=y`,
+            },
+          ]
+        : []),
     ]);
     expect(failures).toEqual([]);
   });
@@ -530,8 +649,15 @@ describe('a burst of malformed requests', () => {
     ];
     const failures = await burst(['token', 'userinfo', 'userinfo (POST)', 'introspect', 'revoke', 'par'], (name) =>
       auths.flatMap((authorization) => [
-        { headers: { ...form, authorization }, body: name.startsWith('userinfo') ? undefined : 'grant_type=client_credentials&token=x' },
-        { headers: { ...form, authorization }, body: `access_token=x&client_id=${client.client_id}&client_secret=x`, method: 'POST' },
+        {
+          headers: { ...form, authorization },
+          body: name.startsWith('userinfo') ? undefined : 'grant_type=client_credentials&token=x',
+        },
+        {
+          headers: { ...form, authorization },
+          body: `access_token=x&client_id=${client.client_id}&client_secret=x`,
+          method: 'POST',
+        },
       ]),
     );
     expect(failures).toEqual([]);
@@ -564,27 +690,44 @@ describe('after the burst', () => {
 
   test('the client and account created before the burst still do a full code flow: token, id_token, userinfo, refresh', async () => {
     const ua = new UserAgent(server.issuer, BROWSER);
-    const { callback, shown } = await authorize(ua, authorizeUrl({ scope: 'openid profile email offline_access', prompt: 'consent', state: 'after', nonce: 'n' }), {
-      ...user,
-      consent: 'allow',
-    });
+    const { callback, shown } = await authorize(
+      ua,
+      authorizeUrl({ scope: 'openid profile email offline_access', prompt: 'consent', state: 'after', nonce: 'n' }),
+      {
+        ...user,
+        consent: 'allow',
+      },
+    );
     expect(shown).toEqual(['login', 'consent']);
     expect(callback.searchParams.get('state')).toBe('after');
 
     const tokenRes = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
       headers: { ...form, authorization: basic(client) },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: REDIRECT }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        redirect_uri: REDIRECT,
+      }),
     });
     expect(tokenRes.status).toBe(200);
     const tokens = (await tokenRes.json()) as { access_token: string; id_token: string; refresh_token: string };
-    const idClaims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const idClaims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1]!, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
     expect(idClaims).toMatchObject({ sub: user.id, aud: client.client_id, iss: server.issuer, nonce: 'n' });
 
     // OIDC Core §5.3: the account's claims, as stored before the burst.
-    const info = await fetch(`${server.issuer}/oauth/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const info = await fetch(`${server.issuer}/oauth/userinfo`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
     expect(info.status).toBe(200);
-    expect(await info.json()).toMatchObject({ sub: user.id, preferred_username: user.username, email: 'before@example.com' });
+    expect(await info.json()).toMatchObject({
+      sub: user.id,
+      preferred_username: user.username,
+      email: 'before@example.com',
+    });
 
     const refreshed = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
@@ -601,16 +744,25 @@ describe('after the burst', () => {
       body: 'grant_type=refresh_token&refresh_token=x',
     });
     expect(wrongSecret.status).toBe(401);
-    const evil = await fetch(authorizeUrl({ redirect_uri: 'https://evil.example/cb' }), { redirect: 'manual', headers: BROWSER });
+    const evil = await fetch(authorizeUrl({ redirect_uri: 'https://evil.example/cb' }), {
+      redirect: 'manual',
+      headers: BROWSER,
+    });
     expect(evil.status).toBe(400);
     expect(evil.headers.get('location')).toBeNull();
   });
 
   test('the burst stored no accounts or clients, and the account still refuses a wrong password', async () => {
-    expect({ accounts: await server.prepared.accounts.count(), clients: await server.prepared.clients.count() }).toEqual(countsBefore);
+    expect({
+      accounts: await server.prepared.accounts.count(),
+      clients: await server.prepared.clients.count(),
+    }).toEqual(countsBefore);
     const ua = new UserAgent(server.issuer, BROWSER);
     const step = await ua.navigate(authorizeUrl());
-    const failed = (await ua.submit(step as Page, '/login', { username: user.username, password: `${user.password}x` })) as Page;
+    const failed = (await ua.submit(step as Page, '/login', {
+      username: user.username,
+      password: `${user.password}x`,
+    })) as Page;
     expect(failed.status).toBe(401);
     expect(failed.html).toContain('Wrong username or password.');
   });

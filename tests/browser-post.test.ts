@@ -30,7 +30,9 @@ function startRelyingParty(): Promise<Server> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const form = forms.get(url.pathname);
     if (form) {
-      const inputs = Object.entries(form.fields).map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`);
+      const inputs = Object.entries(form.fields).map(
+        ([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`,
+      );
       res.setHeader('content-type', 'text/html; charset=utf-8');
       res.end(
         `<!doctype html><html lang="en"><title>RP</title><form id="f" method="post" action="${escape(form.action)}">${inputs.join('')}` +
@@ -41,7 +43,9 @@ function startRelyingParty(): Promise<Server> {
       res.end("document.getElementById('f').submit();");
     } else if (url.pathname === '/cb' || url.pathname === '/logged-out') {
       res.setHeader('content-type', 'text/html; charset=utf-8');
-      res.end(`<!doctype html><html lang="en"><title>RP</title><h1>Back at the RP</h1><p>${escape(url.search)}</p></html>`);
+      res.end(
+        `<!doctype html><html lang="en"><title>RP</title><h1>Back at the RP</h1><p>${escape(url.search)}</p></html>`,
+      );
     } else {
       res.statusCode = 404;
       res.end();
@@ -54,7 +58,11 @@ beforeAll(async () => {
   server = await startServer();
   rp = await startRelyingParty();
   rpOrigin = `http://localhost:${(rp.address() as AddressInfo).port}`;
-  client = await server.client({ name: 'Cross-site RP', redirectUris: [`${rpOrigin}/cb`], postLogoutRedirectUris: [`${rpOrigin}/logged-out`] });
+  client = await server.client({
+    name: 'Cross-site RP',
+    redirectUris: [`${rpOrigin}/cb`],
+    postLogoutRedirectUris: [`${rpOrigin}/logged-out`],
+  });
   user = await server.user();
   browser = await launchChromium();
 }, 60_000);
@@ -72,7 +80,14 @@ function rpPage(path: string, action: string, fields: Record<string, string>): s
 }
 
 function authorizationForm(state: string): Record<string, string> {
-  return { response_type: 'code', client_id: client.client_id, redirect_uri: `${rpOrigin}/cb`, scope: 'openid profile', state, nonce: `n-${state}` };
+  return {
+    response_type: 'code',
+    client_id: client.client_id,
+    redirect_uri: `${rpOrigin}/cb`,
+    scope: 'openid profile',
+    state,
+    nonce: `n-${state}`,
+  };
 }
 
 async function exchange(code: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -92,7 +107,8 @@ function watch(page: Page) {
   const navigations: Request[] = [];
   const problems: string[] = [];
   page.on('request', (req) => {
-    if (req.isNavigationRequest() && req.frame() === page.mainFrame() && req.url().startsWith(server.issuer)) navigations.push(req);
+    if (req.isNavigationRequest() && req.frame() === page.mainFrame() && req.url().startsWith(server.issuer))
+      navigations.push(req);
   });
   page.on('response', (res) => {
     if (res.status() >= 400 && !res.url().endsWith('/favicon.ico')) problems.push(`${res.status()}: ${res.url()}`);
@@ -105,7 +121,9 @@ function watch(page: Page) {
 async function expectProviderCookiesSafe(context: BrowserContext, mustInclude: string[]) {
   const cookies = await context.cookies(server.issuer);
   for (const name of mustInclude) expect(cookies.map((c) => c.name)).toContain(name);
-  const offenders = cookies.filter((c) => !c.httpOnly || (c.sameSite === 'None' && !c.secure)).map((c) => `${c.name} httpOnly=${c.httpOnly} sameSite=${c.sameSite} secure=${c.secure}`);
+  const offenders = cookies
+    .filter((c) => !c.httpOnly || (c.sameSite === 'None' && !c.secure))
+    .map((c) => `${c.name} httpOnly=${c.httpOnly} sameSite=${c.sameSite} secure=${c.secure}`);
   expect(offenders).toEqual([]);
   // Over plain HTTP nothing can be Secure, and nothing needs to be: all are Lax.
   expect(cookies.map((c) => c.sameSite)).toEqual(cookies.map(() => 'Lax'));
@@ -124,12 +142,16 @@ describe('a cross-site form POST, in Chromium', () => {
 
   test('to the authorization endpoint without a session: sign in, allow, back at the RP with a code that redeems', async () => {
     const { navigations, problems } = watch(page);
-    await page.goto(rpPage('/authorize-1', `${server.issuer}${ROUTES.oauth.authorization}`, authorizationForm('cross-1')));
+    await page.goto(
+      rpPage('/authorize-1', `${server.issuer}${ROUTES.oauth.authorization}`, authorizationForm('cross-1')),
+    );
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(new URL(page.url()).pathname).toMatch(/^\/interaction\//);
 
     // It was a real cross-site POST, followed by the 303's GET.
-    const posted = navigations.find((r) => r.method() === 'POST' && new URL(r.url()).pathname === ROUTES.oauth.authorization)!;
+    const posted = navigations.find(
+      (r) => r.method() === 'POST' && new URL(r.url()).pathname === ROUTES.oauth.authorization,
+    )!;
     expect(posted).toBeDefined();
     expect((await posted.allHeaders())['sec-fetch-site']).toBe('cross-site');
     expect((await posted.response())?.status()).toBe(303);
@@ -153,7 +175,9 @@ describe('a cross-site form POST, in Chromium', () => {
 
   test('again, with the session: no login page, straight back to the RP with a code', async () => {
     const { navigations, problems } = watch(page);
-    await page.goto(rpPage('/authorize-2', `${server.issuer}${ROUTES.oauth.authorization}`, authorizationForm('cross-2')));
+    await page.goto(
+      rpPage('/authorize-2', `${server.issuer}${ROUTES.oauth.authorization}`, authorizationForm('cross-2')),
+    );
     await page.waitForURL(`${rpOrigin}/cb?**`);
     const back = new URL(page.url());
     expect(back.searchParams.get('state')).toBe('cross-2');
@@ -173,10 +197,19 @@ describe('a cross-site form POST, in Chromium', () => {
 
   test('to the logout endpoint: the confirmation page, "yes", back at the RP with state, and the session is gone', async () => {
     const { problems } = watch(page);
-    await page.goto(rpPage('/logout', `${server.issuer}${ROUTES.oauth.end_session}`, { id_token_hint: idToken, post_logout_redirect_uri: `${rpOrigin}/logged-out`, state: 'bye-cross' }));
+    await page.goto(
+      rpPage('/logout', `${server.issuer}${ROUTES.oauth.end_session}`, {
+        id_token_hint: idToken,
+        post_logout_redirect_uri: `${rpOrigin}/logged-out`,
+        state: 'bye-cross',
+      }),
+    );
     await page.getByRole('heading', { name: 'Sign out' }).waitFor();
     expect(new URL(page.url()).pathname).toBe(ROUTES.oauth.end_session);
-    await Promise.all([page.waitForURL(`${rpOrigin}/logged-out?**`), page.getByRole('button', { name: 'Yes, sign me out' }).click()]);
+    await Promise.all([
+      page.waitForURL(`${rpOrigin}/logged-out?**`),
+      page.getByRole('button', { name: 'Yes, sign me out' }).click(),
+    ]);
     expect(new URL(page.url()).searchParams.get('state')).toBe('bye-cross');
     expect(problems).toEqual([]);
 

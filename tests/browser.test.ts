@@ -53,7 +53,8 @@ function watchForProblems(page: Page): string[] {
   });
   page.on('console', (msg) => {
     // Chromium asks every site for /favicon.ico on its own; a missing tab icon is not a broken page.
-    if (msg.type() === 'error' && !msg.location().url.endsWith('/favicon.ico')) problems.push(`console: ${msg.text()} (${msg.location().url})`);
+    if (msg.type() === 'error' && !msg.location().url.endsWith('/favicon.ico'))
+      problems.push(`console: ${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   return problems;
@@ -77,7 +78,10 @@ async function signInAndAllow(page: Page, who: { username: string; password: str
     'Read your purchase history',
   ]);
   if (shots) await page.screenshot({ path: `${SHOTS}/${shots}-consent.png`, fullPage: true });
-  await Promise.all([page.waitForURL(`${server.issuer}/demo/callback?**`), page.getByRole('button', { name: 'Allow' }).click()]);
+  await Promise.all([
+    page.waitForURL(`${server.issuer}/demo/callback?**`),
+    page.getByRole('button', { name: 'Allow' }).click(),
+  ]);
 }
 
 async function exchange(code: string) {
@@ -117,7 +121,11 @@ describe('with JavaScript on', () => {
 
     const { status, body } = await exchange(shown.code!);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ access_token: expect.stringMatching(/^[\w-]{40,}$/), token_type: 'Bearer', scope: 'profile buy buy_history' });
+    expect(body).toMatchObject({
+      access_token: expect.stringMatching(/^[\w-]{40,}$/),
+      token_type: 'Bearer',
+      scope: 'profile buy buy_history',
+    });
 
     expect(problems).toEqual([]);
   });

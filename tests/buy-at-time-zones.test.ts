@@ -14,17 +14,28 @@ const utc = (iso: string) => String(Date.parse(iso) / 1000);
 
 async function serverIn(zone: string) {
   const server = await startServer({ BUY_AT_TIME_ZONE: zone });
-  await server.prepared.shop.putItem({ itemId: 'ITEM_001', name: '品項1', imgUrl: 'https://img.example.com/img/item_001.png', amount: 100 });
+  await server.prepared.shop.putItem({
+    itemId: 'ITEM_001',
+    name: '品項1',
+    imgUrl: 'https://img.example.com/img/item_001.png',
+    amount: 100,
+  });
   const token = await seedToken(server.issuer, await server.client(), await server.user(), 'buy buy_history');
   return { server, token };
 }
 
 /** Buys once per [tx_id, buy_at]; returns each tx_id's buy_at as GET /api/orders reports it. */
-async function recorded(server: TestServer, token: string, purchases: [string, string][]): Promise<Record<string, string>> {
+async function recorded(
+  server: TestServer,
+  token: string,
+  purchases: [string, string][],
+): Promise<Record<string, string>> {
   for (const [tx, at] of purchases) expectBought(await buy(server.issuer, token, 'ITEM_001', tx, at));
   const orders = await call(server.issuer, `${ROUTES.apiOrders}?limit=200`, { token });
   expect(orders.status).toBe(200);
-  return Object.fromEntries((orders.body.orders as { tx_id: string; buy_at: string }[]).map((o) => [o.tx_id, o.buy_at]));
+  return Object.fromEntries(
+    (orders.body.orders as { tx_id: string; buy_at: string }[]).map((o) => [o.tx_id, o.buy_at]),
+  );
 }
 
 describe('BUY_AT_TIME_ZONE=Asia/Taipei (UTC+8, no DST)', () => {
@@ -40,11 +51,19 @@ describe('BUY_AT_TIME_ZONE=Asia/Taipei (UTC+8, no DST)', () => {
         ['TPE_Z', '2023-09-01T13:22:22Z'],
         ['TPE_OFFSET', '2023-09-01T13:22:22-05:00'],
       ]),
-    ).toEqual({ TPE_PLAIN: utc('2023-09-01T05:22:22Z'), TPE_Z: utc('2023-09-01T13:22:22Z'), TPE_OFFSET: utc('2023-09-01T18:22:22Z') });
+    ).toEqual({
+      TPE_PLAIN: utc('2023-09-01T05:22:22Z'),
+      TPE_Z: utc('2023-09-01T13:22:22Z'),
+      TPE_OFFSET: utc('2023-09-01T18:22:22Z'),
+    });
   });
 
   test('an unparseable buy_at → 400 in the envelope, naming the zone it is read in', async () => {
-    expectEnvelopeError(await buy(server.issuer, token, 'ITEM_001', 'TPE_BAD', '2023-09-01 25:00:00'), 400, /Asia\/Taipei/);
+    expectEnvelopeError(
+      await buy(server.issuer, token, 'ITEM_001', 'TPE_BAD', '2023-09-01 25:00:00'),
+      400,
+      /Asia\/Taipei/,
+    );
   });
 });
 
@@ -68,7 +87,10 @@ describe('BUY_AT_TIME_ZONE=America/New_York (DST)', () => {
       ['NY_SPRING_BEFORE', '2024-03-10 01:30:00'],
       ['NY_SPRING_AFTER', '2024-03-10 03:30:00'],
     ]);
-    expect(got).toMatchObject({ NY_SPRING_BEFORE: utc('2024-03-10T06:30:00Z'), NY_SPRING_AFTER: utc('2024-03-10T07:30:00Z') });
+    expect(got).toMatchObject({
+      NY_SPRING_BEFORE: utc('2024-03-10T06:30:00Z'),
+      NY_SPRING_AFTER: utc('2024-03-10T07:30:00Z'),
+    });
   });
 
   test('across the autumn change (2023-11-05): 00:30 is EDT, 02:30 is EST, and the repeated 01:30 is read as its first (EDT) occurrence', async () => {

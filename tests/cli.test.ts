@@ -56,8 +56,12 @@ function json(run: Run): Record<string, unknown> {
   return JSON.parse(run.stdout) as Record<string, unknown>;
 }
 
-
-const USER = { username: 'cli.alice', password: 'cli-alice correct horse', serverId: 'srv_cli_1', email: 'alice@example.com' };
+const USER = {
+  username: 'cli.alice',
+  password: 'cli-alice correct horse',
+  serverId: 'srv_cli_1',
+  email: 'alice@example.com',
+};
 const FLOW_REDIRECT = 'http://127.0.0.1:9999/cli/cb';
 
 let flowClient: Record<string, unknown>;
@@ -68,7 +72,14 @@ beforeAll(async () => {
   // Sequential: the first run creates the database and DATA_DIR/secrets.json.
   flowClient = json(await cli('client:create', ['--name', 'CLI shop', '--redirect-uri', FLOW_REDIRECT]));
   userRun = await cli('user:create', [
-    '--username', USER.username, '--password', USER.password, '--server-id', USER.serverId, '--email', USER.email,
+    '--username',
+    USER.username,
+    '--password',
+    USER.password,
+    '--server-id',
+    USER.serverId,
+    '--email',
+    USER.email,
   ]);
   user = json(userRun);
 }, 60_000);
@@ -80,7 +91,8 @@ afterAll(async () => {
 });
 
 /** The server on the CLI's database, started by the first test that needs it (so that each test also runs alone). */
-const running = async (): Promise<TestServer> => (server ??= await startServer({ DATABASE_URL: dbEnv.DATABASE_URL, DATA_DIR: dbEnv.DATA_DIR }));
+const running = async (): Promise<TestServer> =>
+  (server ??= await startServer({ DATABASE_URL: dbEnv.DATABASE_URL, DATA_DIR: dbEnv.DATA_DIR }));
 
 test('client:create prints only the new client as one JSON document, with its id and secret', async () => {
   expect(flowClient).toMatchObject({
@@ -96,14 +108,22 @@ test('client:create prints only the new client as one JSON document, with its id
 
 test('client:create takes several redirect URIs, a scope, grant types and an auth method', async () => {
   const run = await cli('client:create', [
-    '--name', 'Two-URI app',
-    '--redirect-uri', 'https://app.example.com/cb',
-    '--redirect-uri', 'http://127.0.0.1:9999/second',
-    '--scope', 'profile buy',
-    '--grant-type', 'authorization_code',
-    '--grant-type', 'refresh_token',
-    '--grant-type', 'client_credentials',
-    '--auth-method', 'client_secret_post',
+    '--name',
+    'Two-URI app',
+    '--redirect-uri',
+    'https://app.example.com/cb',
+    '--redirect-uri',
+    'http://127.0.0.1:9999/second',
+    '--scope',
+    'profile buy',
+    '--grant-type',
+    'authorization_code',
+    '--grant-type',
+    'refresh_token',
+    '--grant-type',
+    'client_credentials',
+    '--auth-method',
+    'client_secret_post',
   ]);
   const client = json(run);
   expect(client).toMatchObject({
@@ -119,8 +139,21 @@ test('client:create takes several redirect URIs, a scope, grant types and an aut
 });
 
 test('client:create --auth-method none makes a public client with no secret', async () => {
-  const client = json(await cli('client:create', ['--name', 'SPA', '--redirect-uri', 'http://127.0.0.1:9999/spa', '--auth-method', 'none']));
-  expect(client).toMatchObject({ client_id: expect.any(String), token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1:9999/spa'] });
+  const client = json(
+    await cli('client:create', [
+      '--name',
+      'SPA',
+      '--redirect-uri',
+      'http://127.0.0.1:9999/spa',
+      '--auth-method',
+      'none',
+    ]),
+  );
+  expect(client).toMatchObject({
+    client_id: expect.any(String),
+    token_endpoint_auth_method: 'none',
+    redirect_uris: ['http://127.0.0.1:9999/spa'],
+  });
   expect(client).not.toHaveProperty('client_secret');
 });
 
@@ -146,42 +179,114 @@ test('user:create without --server-id gives the account a generated server_id', 
 // checks reject exits 2, with the one-line error and then the command's usage
 // on stderr; values the client or account rules reject exit 1, message only.
 // stdout stays empty: it carries JSON on success and nothing else.
-const USAGE = (command: string) => (command === 'cli' ? 'Usage: npm run --silent cli -- <command> [options]\n' : `Usage: npm run --silent ${command} -- `);
+const USAGE = (command: string) =>
+  command === 'cli' ? 'Usage: npm run --silent cli -- <command> [options]\n' : `Usage: npm run --silent ${command} -- `;
 describe.each([
-  ['client:create without --name', 'client:create', ['--redirect-uri', 'http://127.0.0.1:9999/cb'], /--name is required/, 2],
-  ['client:create with an unknown option', 'client:create', ['--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--colour', 'blue'], /unknown option '--colour'/, 2],
-  ['client:create with a stray argument', 'client:create', ['--name', 'X', 'http://127.0.0.1:9999/cb'], /unexpected argument 'http:\/\/127\.0\.0\.1:9999\/cb'/, 2],
+  [
+    'client:create without --name',
+    'client:create',
+    ['--redirect-uri', 'http://127.0.0.1:9999/cb'],
+    /--name is required/,
+    2,
+  ],
+  [
+    'client:create with an unknown option',
+    'client:create',
+    ['--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--colour', 'blue'],
+    /unknown option '--colour'/,
+    2,
+  ],
+  [
+    'client:create with a stray argument',
+    'client:create',
+    ['--name', 'X', 'http://127.0.0.1:9999/cb'],
+    /unexpected argument 'http:\/\/127\.0\.0\.1:9999\/cb'/,
+    2,
+  ],
   ['client:create with --name but no value', 'client:create', ['--name'], /--name/, 2],
-  ['client:create with a bad --auth-method', 'client:create', ['--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--auth-method', 'private_key_jwt'], /--auth-method.*client_secret_basic/, 2],
-  ['client:create for the code flow without --redirect-uri', 'client:create', ['--name', 'X'], /--redirect-uri is required/, 2],
-  ['item:create with a bad --amount', 'item:create', ['--item-id', 'I1', '--name', 'n', '--img-url', 'https://img.example.com/1.png', '--amount', '12.5'], /--amount must be a non-negative integer/, 2],
-  ['keys:rotate with two choices', 'keys:rotate', ['--now', '--stage'], /one of --now, --stage or --activate, not --now and --stage/, 2],
+  [
+    'client:create with a bad --auth-method',
+    'client:create',
+    ['--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--auth-method', 'private_key_jwt'],
+    /--auth-method.*client_secret_basic/,
+    2,
+  ],
+  [
+    'client:create for the code flow without --redirect-uri',
+    'client:create',
+    ['--name', 'X'],
+    /--redirect-uri is required/,
+    2,
+  ],
+  [
+    'item:create with a bad --amount',
+    'item:create',
+    ['--item-id', 'I1', '--name', 'n', '--img-url', 'https://img.example.com/1.png', '--amount', '12.5'],
+    /--amount must be a non-negative integer/,
+    2,
+  ],
+  [
+    'keys:rotate with two choices',
+    'keys:rotate',
+    ['--now', '--stage'],
+    /one of --now, --stage or --activate, not --now and --stage/,
+    2,
+  ],
   ['keys:rotate with --wait but no --activate', 'keys:rotate', ['--stage', '--wait'], /--wait goes with --activate/, 2],
   ['cli with an unknown command', 'cli', ['client:delete'], /unknown command 'client:delete'/, 2],
   ['cli with no command', 'cli', [], /which command\?/, 2],
-  ['client:create with a redirect URI that is not a URL', 'client:create', ['--name', 'X', '--redirect-uri', 'not a url'], /redirect_uri/, 1],
+  [
+    'client:create with a redirect URI that is not a URL',
+    'client:create',
+    ['--name', 'X', '--redirect-uri', 'not a url'],
+    /redirect_uri/,
+    1,
+  ],
   // The server offers `code` only unless IMPLICIT_AND_HYBRID=true (tests/response-types.test.ts).
-  ['client:create with a response type the server does not offer', 'client:create', ['--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--response-type', 'code id_token'], /^error: response type 'code id_token' is not offered by this server; it offers 'code' \(IMPLICIT_AND_HYBRID=true adds it\)$/m, 1],
-  ['user:create with a username that is taken', 'user:create', ['--username', USER.username, '--password', 'another-long-password'], /cli\.alice.*taken|taken.*cli\.alice/, 1],
-  ['user:create with a short password', 'user:create', ['--username', 'cli.carol', '--password', 'short'], /password.*8/, 1],
+  [
+    'client:create with a response type the server does not offer',
+    'client:create',
+    ['--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--response-type', 'code id_token'],
+    /^error: response type 'code id_token' is not offered by this server; it offers 'code' \(IMPLICIT_AND_HYBRID=true adds it\)$/m,
+    1,
+  ],
+  [
+    'user:create with a username that is taken',
+    'user:create',
+    ['--username', USER.username, '--password', 'another-long-password'],
+    /cli\.alice.*taken|taken.*cli\.alice/,
+    1,
+  ],
+  [
+    'user:create with a short password',
+    'user:create',
+    ['--username', 'cli.carol', '--password', 'short'],
+    /password.*8/,
+    1,
+  ],
 ] as const)('%s', (_title, command, args, message, exitCode) => {
-  test(exitCode === 2 ? 'exits 2: the error, then the usage, on stderr; nothing on stdout' : 'exits 1: says why on stderr, nothing on stdout', async () => {
-    const run = await cli(command, [...args]);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(message);
-    // A message for a person, not a stack trace or a crash report.
-    expect(run.stderr).not.toMatch(/^\s+at |Assertion failed|Native stack trace/m);
-    if (exitCode === 2) {
-      const [error, blank, ...usage] = run.stderr.split('\n');
-      expect(error).toMatch(/^error: \S/);
-      expect(error).toMatch(message);
-      expect(blank).toBe('');
-      expect(usage.join('\n').startsWith(USAGE(command))).toBe(true);
-    } else {
-      expect(run.stderr).not.toContain('Usage:');
-    }
-    expect(run.code).toBe(exitCode);
-  });
+  test(
+    exitCode === 2
+      ? 'exits 2: the error, then the usage, on stderr; nothing on stdout'
+      : 'exits 1: says why on stderr, nothing on stdout',
+    async () => {
+      const run = await cli(command, [...args]);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(message);
+      // A message for a person, not a stack trace or a crash report.
+      expect(run.stderr).not.toMatch(/^\s+at |Assertion failed|Native stack trace/m);
+      if (exitCode === 2) {
+        const [error, blank, ...usage] = run.stderr.split('\n');
+        expect(error).toMatch(/^error: \S/);
+        expect(error).toMatch(message);
+        expect(blank).toBe('');
+        expect(usage.join('\n').startsWith(USAGE(command))).toBe(true);
+      } else {
+        expect(run.stderr).not.toContain('Usage:');
+      }
+      expect(run.code).toBe(exitCode);
+    },
+  );
 });
 
 test('the client and the account made by the CLI complete the seed code flow on a server using the same database', async () => {
@@ -193,7 +298,11 @@ test('the client and the account made by the CLI complete the seed code flow on 
   const clientSecret = String(flowClient.client_secret);
   const ua = new UserAgent(server.issuer);
   const url = `${server.issuer}/oauth/authorize?response_type=code&client_id=${clientId}&scope=profile buy buy_history&state=unique_state_code`;
-  const { callback, shown } = await authorize(ua, url, { username: USER.username, password: USER.password, consent: 'allow' });
+  const { callback, shown } = await authorize(ua, url, {
+    username: USER.username,
+    password: USER.password,
+    consent: 'allow',
+  });
   expect(shown).toEqual(['login', 'consent']);
   expect(callback.origin + callback.pathname).toBe(FLOW_REDIRECT);
   expect(callback.searchParams.get('state')).toBe('unique_state_code');
@@ -202,18 +311,28 @@ test('the client and the account made by the CLI complete the seed code flow on 
 
   const tokenRes = await fetch(`${server.issuer}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: basic({ client_id: clientId }, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: basic({ client_id: clientId }, clientSecret),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams({ grant_type: 'authorization_code', code: code! }),
   });
   expect(tokenRes.status).toBe(200);
   const tokens = (await tokenRes.json()) as { access_token: string };
-  expect(tokens).toMatchObject({ access_token: expect.stringMatching(/^[\w-]{40,}$/), token_type: 'Bearer', scope: 'profile buy buy_history' });
+  expect(tokens).toMatchObject({
+    access_token: expect.stringMatching(/^[\w-]{40,}$/),
+    token_type: 'Bearer',
+    scope: 'profile buy buy_history',
+  });
 
   // The token belongs to the CLI's account (its id) and the CLI's client.
   const info = await (
     await fetch(`${server.issuer}/oauth/introspect`, {
       method: 'POST',
-      headers: { authorization: basic({ client_id: clientId }, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: basic({ client_id: clientId }, clientSecret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ token: tokens.access_token }),
     })
   ).json();
@@ -251,7 +370,9 @@ test('a bare keys:rotate changes nothing: exit 2, its usage with what each choic
   const run = await cli('keys:rotate');
   expect(run.code).toBe(2);
   expect(run.stdout).toBe('');
-  expect(run.stderr).toMatch(/^error: keys:rotate: choose --now \(one node\), or --stage then --activate \(several nodes\); nothing was changed\n\nUsage: /);
+  expect(run.stderr).toMatch(
+    /^error: keys:rotate: choose --now \(one node\), or --stage then --activate \(several nodes\); nothing was changed\n\nUsage: /,
+  );
   const flat = run.stderr.replace(/\s+/g, ' ');
   for (const choice of ['now', 'stage', 'activate'] as const) {
     expect(flat).toContain(COMMANDS['keys:rotate'].options[choice].description.replace(/\s+/g, ' '));
@@ -318,7 +439,10 @@ describe.each(NAMES)('%s --help', (command) => {
     expect(flat(text)).toContain(flat(spec.description));
     for (const [name, option] of Object.entries(optionsOf(command))) {
       // The option's own line: `  --name VALUE  (notes)` or `  -h, --help`.
-      const header = new RegExp(`^  ${option.short ? `-${option.short}, ` : ''}--${name}(?: .+?)?(?:  \\((.*)\\))?$`, 'm').exec(text);
+      const header = new RegExp(
+        `^  ${option.short ? `-${option.short}, ` : ''}--${name}(?: .+?)?(?:  \\((.*)\\))?$`,
+        'm',
+      ).exec(text);
       expect({ name, header: header?.[0] }).toEqual({ name, header: expect.any(String) });
       const notes = header![1] ?? '';
       expect({ name, required: /required/.test(notes) }).toEqual({ name, required: !!option.required });
@@ -341,7 +465,8 @@ test('cli -- --help and cli -- help list every command with its one-line summary
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     expect(run.stdout).toBe(runs[0]!.stdout);
   }
-  for (const name of NAMES) expect(runs[0]!.stdout).toMatch(new RegExp(`^  ${name} +${COMMANDS[name].summary.replace(/[()]/g, '\\$&')}$`, 'm'));
+  for (const name of NAMES)
+    expect(runs[0]!.stdout).toMatch(new RegExp(`^  ${name} +${COMMANDS[name].summary.replace(/[()]/g, '\\$&')}$`, 'm'));
 });
 
 test('cli -- <command> runs the command, like its own script', async () => {
@@ -376,19 +501,26 @@ async function runAsWritten(lines: string[], extra: Record<string, string> = {})
 test('every example in every --help works when pasted', async () => {
   // KEY_REFRESH_INTERVAL=1: `keys:rotate -- --activate --wait` after `--stage` waits 2 s, not 31.
   await runAsWritten(
-    NAMES.flatMap((command) => (COMMANDS[command] as CommandSpec).examples.map((e) => `npm run --silent ${command} -- ${e.args}`)),
+    NAMES.flatMap((command) =>
+      (COMMANDS[command] as CommandSpec).examples.map((e) => `npm run --silent ${command} -- ${e.args}`),
+    ),
     { KEY_REFRESH_INTERVAL: '1' },
   );
 }, 120_000);
 
 test("the README's Command line examples run as written, and show every command without a bracketed synopsis", async () => {
-  const section = readFileSync(join(ROOT, 'README.md'), 'utf8').split(/^## /m).find((s) => s.startsWith('Command line\n'));
+  const section = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    .split(/^## /m)
+    .find((s) => s.startsWith('Command line\n'));
   const block = /```sh\n([\s\S]*?)```/.exec(section ?? '')?.[1];
   expect(block).toBeDefined();
   // `[--option VALUE]` pasted into a shell is an argument the command refuses.
   expect(block).not.toMatch(/\[-/);
   expect(section).toContain('--help');
-  const lines = block!.replace(/\\\n\s*/g, ' ').split('\n').filter((l) => l.startsWith('npm run'));
+  const lines = block!
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .filter((l) => l.startsWith('npm run'));
   for (const name of NAMES) expect(lines.some((l) => l.includes(` ${name} -- --`))).toBe(true);
   await runAsWritten(lines);
 }, 120_000);

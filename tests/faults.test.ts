@@ -58,13 +58,26 @@ function readOnly(dir: string): Database.Database {
   return db;
 }
 
-const item = (id: string, amount = 100) => ['--item-id', id, '--name', `品項 ${id}`, '--img-url', `https://img.example.com/img/${id}.png`, '--amount', String(amount)];
+const item = (id: string, amount = 100) => [
+  '--item-id',
+  id,
+  '--name',
+  `品項 ${id}`,
+  '--img-url',
+  `https://img.example.com/img/${id}.png`,
+  '--amount',
+  String(amount),
+];
 
 function expectBought(res: { status: number; body: Json; text: string }) {
-  expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { code: 0, success: true, msg: '購買成功', ts: expect.any(Number) } });
+  expect({ status: res.status, body: res.body }).toEqual({
+    status: 200,
+    body: { code: 0, success: true, msg: '購買成功', ts: expect.any(Number) },
+  });
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 
 afterAll(async () => {
   await killAllChildren();
@@ -145,7 +158,9 @@ describe('kill -9 of the server in the middle of a stream of purchases', () => {
     expect(new Set(recorded).size).toBe(recorded.length); // no tx_id twice
     expect(recorded.filter((tx) => !sent.includes(tx))).toEqual([]); // nothing that was never sent
     expect([...succeeded].filter((tx) => !recorded.includes(tx))).toEqual([]); // nothing answered with success is lost
-    console.log(`after restart: ${recorded.length} orders (${recorded.length - succeeded.size} committed but not answered before the kill)`);
+    console.log(
+      `after restart: ${recorded.length} orders (${recorded.length - succeeded.size} committed but not answered before the kill)`,
+    );
 
     // A client that never heard back retries everything it sent: success for each, one order per tx_id.
     const replays = await pool(sent, CONCURRENCY, (tx) => buy(server.base, token, 'ITEM_K', tx));
@@ -154,14 +169,19 @@ describe('kill -9 of the server in the middle of a stream of purchases', () => {
     expect([...after].sort()).toEqual([...sent].sort());
 
     // A second replay of a few, at once: still nothing new.
-    await Promise.all(sent.slice(0, 10).flatMap((tx) => [buy(server.base, token, 'ITEM_K', tx), buy(server.base, token, 'ITEM_K', tx)]));
+    await Promise.all(
+      sent.slice(0, 10).flatMap((tx) => [buy(server.base, token, 'ITEM_K', tx), buy(server.base, token, 'ITEM_K', tx)]),
+    );
     expect(await allOrders(server.base, token, 200)).toHaveLength(sent.length);
 
     expect(await server.stop()).toEqual({ code: 0, signal: null });
     // The file itself survived the crash intact, and holds exactly one row per tx_id.
     const db = readOnly(dir);
     expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }]);
-    const rows = db.prepare('SELECT "txId", COUNT(*) AS n FROM "Order" GROUP BY "txId"').all() as { txId: string; n: number }[];
+    const rows = db.prepare('SELECT "txId", COUNT(*) AS n FROM "Order" GROUP BY "txId"').all() as {
+      txId: string;
+      n: number;
+    }[];
     expect(rows).toHaveLength(sent.length);
     expect(rows.every((r) => r.n === 1)).toBe(true);
   }, 90_000);
@@ -185,7 +205,12 @@ describe('the scheduled purge of expired artifacts', () => {
     const db = readOnly(dir);
     const countByModel = () =>
       Object.fromEntries(
-        (db.prepare('SELECT "model", COUNT(*) AS n FROM "OidcArtifact" GROUP BY "model"').all() as { model: string; n: number }[]).map((r) => [r.model, r.n]),
+        (
+          db.prepare('SELECT "model", COUNT(*) AS n FROM "OidcArtifact" GROUP BY "model"').all() as {
+            model: string;
+            n: number;
+          }[]
+        ).map((r) => [r.model, r.n]),
       ) as Record<string, number>;
     const total = () => (db.prepare('SELECT COUNT(*) AS n FROM "OidcArtifact"').get() as { n: number }).n;
 
@@ -193,20 +218,29 @@ describe('the scheduled purge of expired artifacts', () => {
     const makeArtifacts = async (base: string, machineTokens: number) => {
       // An interaction nobody finishes: the login page is shown, then abandoned.
       for (let i = 0; i < 5; i++) {
-        const page = await new UserAgent(base).navigate(`${base}/oauth/authorize?response_type=code&client_id=${web.client_id}&scope=profile&state=s${i}`);
+        const page = await new UserAgent(base).navigate(
+          `${base}/oauth/authorize?response_type=code&client_id=${web.client_id}&scope=profile&state=s${i}`,
+        );
         expect(isPage(page) && page.html.includes('/login"')).toBe(true);
       }
       // Finished flows whose codes are never redeemed: a session, a grant and a code each.
       for (let i = 0; i < 3; i++) await authorizationCode(base, web, user, 'profile buy');
       // Redeemed: an access token and a refresh token (offline_access needs prompt=consent).
       for (let i = 0; i < 2; i++) {
-        const { code } = await authorizationCode(base, web, user, 'openid offline_access profile', { prompt: 'consent' });
+        const { code } = await authorizationCode(base, web, user, 'openid offline_access profile', {
+          prompt: 'consent',
+        });
         const res = await postForm(`${base}/oauth/token`, web, { grant_type: 'authorization_code', code });
         expect(res.status).toBe(200);
         expect(res.body.refresh_token).toEqual(expect.any(String));
       }
       // Short-lived machine tokens.
-      const issued = await pool(Array.from({ length: machineTokens }), 4, async () => (await postForm(`${base}/oauth/token`, machine, { grant_type: 'client_credentials', scope: 'buy' })).status);
+      const issued = await pool(
+        Array.from({ length: machineTokens }),
+        4,
+        async () =>
+          (await postForm(`${base}/oauth/token`, machine, { grant_type: 'client_credentials', scope: 'buy' })).status,
+      );
       expect(issued.filter((s) => s !== 200)).toEqual([]);
     };
 
@@ -216,7 +250,15 @@ describe('the scheduled purge of expired artifacts', () => {
     await makeArtifacts(first.base, CC);
     expect(await first.stop()).toEqual({ code: 0, signal: null });
     const backlog = countByModel();
-    for (const model of ['Interaction', 'Session', 'Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken', 'ClientCredentials']) {
+    for (const model of [
+      'Interaction',
+      'Session',
+      'Grant',
+      'AuthorizationCode',
+      'AccessToken',
+      'RefreshToken',
+      'ClientCredentials',
+    ]) {
       expect({ model, present: (backlog[model] ?? 0) > 0 }).toEqual({ model, present: true });
     }
     const backlogRows = total();
@@ -259,7 +301,9 @@ describe('the scheduled purge of expired artifacts', () => {
       await waitFor('the OidcArtifact table to be empty', async () => total() === 0, 20_000, 100);
       emptiedAfter = Date.now() - startedAt;
     } catch (err) {
-      throw new Error(`${(err as Error).message}; left: ${JSON.stringify(countByModel())}\n${server.output().slice(-2500)}`);
+      throw new Error(
+        `${(err as Error).message}; left: ${JSON.stringify(countByModel())}\n${server.output().slice(-2500)}`,
+      );
     } finally {
       probing = false;
       await probe;
@@ -308,7 +352,15 @@ describe('SIGTERM', () => {
     const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = httpRequest(
         `${server.base}/api/items/buy`,
-        { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(body.length) } },
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'content-length': String(body.length),
+          },
+        },
         (res) => {
           let text = '';
           res.on('data', (d: Buffer) => (text += d.toString()));
@@ -337,7 +389,9 @@ describe('SIGTERM', () => {
 
     const exit = await within(server.exited, 8000);
     const exitMs = Date.now() - answeredAt;
-    console.log(`SIGTERM: the in-flight purchase answered 200; the process exited ${exitMs} ms later (${JSON.stringify(exit)})`);
+    console.log(
+      `SIGTERM: the in-flight purchase answered 200; the process exited ${exitMs} ms later (${JSON.stringify(exit)})`,
+    );
     agent.destroy();
     expect(exit).toEqual({ code: 0, signal: null });
     expect(exitMs).toBeLessThan(5000);
@@ -375,7 +429,14 @@ describe('the first start', () => {
     const token = await redeemMultipart(first.base, demoClient, code);
     expect(token.status).toBe(200);
     const me = await call(first.base, '/api/me', { token: token.body.access_token });
-    expect(me.body).toEqual({ code: 0, success: true, username: 'demo', server_id: 'demo_server', msg: '查詢成功', ts: expect.any(Number) });
+    expect(me.body).toEqual({
+      code: 0,
+      success: true,
+      username: 'demo',
+      server_id: 'demo_server',
+      msg: '查詢成功',
+      ts: expect.any(Number),
+    });
     const items = await call(first.base, '/api/items');
     expect(items.body.items.map((i: Json) => i.item_id)).toEqual(['ITEM_001', 'ITEM_002', 'ITEM_003']);
     expect(await first.stop()).toEqual({ code: 0, signal: null });
@@ -391,7 +452,9 @@ describe('the first start', () => {
     expect({ status: health.status, body: await health.json() }).toEqual({ status: 200, body: { status: 'ok' } });
     // Same demo data, not a second copy; the token from the first run still works.
     expect((await call(second.base, '/api/items')).body.items).toHaveLength(3);
-    expect((await call(second.base, '/api/me', { token: token.body.access_token })).body).toMatchObject({ username: 'demo' });
+    expect((await call(second.base, '/api/me', { token: token.body.access_token })).body).toMatchObject({
+      username: 'demo',
+    });
     expect(await second.stop()).toEqual({ code: 0, signal: null });
   }, 60_000);
 });

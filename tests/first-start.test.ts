@@ -46,12 +46,16 @@ function run(command: string, args: string[], env: Record<string, string>, timeo
 }
 
 /** `node --import tsx src/main.ts`, what `npm run dev` runs, with `node` as given. */
-const startServer = (env: Record<string, string>, node = process.execPath) => run(node, ['--import', 'tsx', 'src/main.ts'], env);
-
+const startServer = (env: Record<string, string>, node = process.execPath) =>
+  run(node, ['--import', 'tsx', 'src/main.ts'], env);
 
 /** A refusal: exactly one line on stderr, no stack trace anywhere, and `code`. */
 function expectOneLine(result: Finished, code: number, line: RegExp): void {
-  expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({ code, signal: null, stderr: expect.stringMatching(line) });
+  expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({
+    code,
+    signal: null,
+    stderr: expect.stringMatching(line),
+  });
   expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1);
   expect(result.stderr.endsWith('\n')).toBe(true);
   expect(`${result.stdout}${result.stderr}`).not.toMatch(STACK_FRAME);
@@ -87,9 +91,16 @@ describe('the wrong Node.js', () => {
   });
 
   test('the server under Node 20 → one line saying which Node is needed and how to get it, exit 3, no segmentation fault', async () => {
-    if (!node20) throw new Error('no Node.js 20 found (which -a node, /usr/bin/node, /usr/local/bin/node): this test needs one to run the server under');
+    if (!node20)
+      throw new Error(
+        'no Node.js 20 found (which -a node, /usr/bin/node, /usr/local/bin/node): this test needs one to run the server under',
+      );
     const result = await startServer({ PORT: String(await freePort()), ...storage() }, node20);
-    expectOneLine(result, 3, /^cannot start: this project needs Node\.js 24, and \S+ is v20\.\d+\.\d+\. Get it with `npm install --prefix \/opt\/node24 node@24`/);
+    expectOneLine(
+      result,
+      3,
+      /^cannot start: this project needs Node\.js 24, and \S+ is v20\.\d+\.\d+\. Get it with `npm install --prefix \/opt\/node24 node@24`/,
+    );
     expect(result.stderr).toContain(node20);
     // Nothing of the server was loaded: not the library's runtime warning, no database.
     expect(result.stderr).not.toMatch(/Unsupported runtime|Segmentation fault/);
@@ -97,9 +108,17 @@ describe('the wrong Node.js', () => {
   }, 60_000);
 
   test('`npm start` under Node 20 (its npm, its node first on PATH) → the same line and exit 3', async () => {
-    if (!node20) throw new Error('no Node.js 20 found (which -a node, /usr/bin/node, /usr/local/bin/node): this test needs one to run npm start under');
+    if (!node20)
+      throw new Error(
+        'no Node.js 20 found (which -a node, /usr/bin/node, /usr/local/bin/node): this test needs one to run npm start under',
+      );
     const bin = node20.slice(0, node20.lastIndexOf('/'));
-    const result = await run('npm', ['start'], { PATH: `${bin}${delimiter}/usr/bin${delimiter}/bin`, PORT: String(await freePort()), ...storage() }, 120_000);
+    const result = await run(
+      'npm',
+      ['start'],
+      { PATH: `${bin}${delimiter}/usr/bin${delimiter}/bin`, PORT: String(await freePort()), ...storage() },
+      120_000,
+    );
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 3, signal: null });
     const ours = result.stderr.split('\n').filter((l) => l.startsWith('cannot start:'));
     expect(ours).toEqual([expect.stringMatching(/^cannot start: this project needs Node\.js 24, and \S+ is v20\./)]);
@@ -110,7 +129,10 @@ describe('the wrong Node.js', () => {
   test('a command-line script under Node 20 → the same line and exit 3', async () => {
     if (!node20) throw new Error('no Node.js 20 found: this test needs one');
     const bin = node20.slice(0, node20.lastIndexOf('/'));
-    const result = await run('npm', ['run', '--silent', 'keys:rotate'], { PATH: `${bin}${delimiter}/usr/bin${delimiter}/bin`, ...storage() });
+    const result = await run('npm', ['run', '--silent', 'keys:rotate'], {
+      PATH: `${bin}${delimiter}/usr/bin${delimiter}/bin`,
+      ...storage(),
+    });
     expectOneLine(result, 3, /^cannot start: this project needs Node\.js 24, and \S+ is v20\./);
     expect(existsSync(join(dir, 'data'))).toBe(false);
   }, 60_000);
@@ -128,7 +150,13 @@ describe('a port in use', () => {
 
   test('→ one line naming the port and the PORT setting, exit 4, and nothing created (no demo client for an address never served)', async () => {
     const result = await startServer({ PORT: String(port), ...storage() });
-    expectOneLine(result, 4, new RegExp(`^cannot start: port ${port} \\(PORT\\) on 127\\.0\\.0\\.1 is already in use by another program; stop it, or start on another port, e\\.g\\. PORT=\\d+ npm start\\n$`));
+    expectOneLine(
+      result,
+      4,
+      new RegExp(
+        `^cannot start: port ${port} \\(PORT\\) on 127\\.0\\.0\\.1 is already in use by another program; stop it, or start on another port, e\\.g\\. PORT=\\d+ npm start\\n$`,
+      ),
+    );
     expect(result.stdout).not.toMatch(/First start/);
     expect(existsSync(join(dir, 'data', 'oidc.db'))).toBe(false);
   }, 60_000);
@@ -140,25 +168,53 @@ describe('a port in use', () => {
       INTROSPECTION_CLIENT_SECRET: 'secret',
       ...storage(),
     });
-    expectOneLine(result, 4, new RegExp(`^cannot start: port ${port} \\(API_PORT\\) on 127\\.0\\.0\\.1 is already in use`));
+    expectOneLine(
+      result,
+      4,
+      new RegExp(`^cannot start: port ${port} \\(API_PORT\\) on 127\\.0\\.0\\.1 is already in use`),
+    );
   }, 60_000);
 });
 
 describe('paths the server cannot write (as root too: a path through a regular file)', () => {
   test('DATA_DIR under a file → one line naming DATA_DIR and the path, exit 5', async () => {
-    const result = await startServer({ PORT: String(await freePort()), DATA_DIR: '/etc/passwd/x', DATABASE_URL: `file:${join(dir, 'oidc.db')}` });
-    expectOneLine(result, 5, /^cannot start: DATA_DIR \/etc\/passwd\/x cannot be read and written: a part of the path is a file, not a directory \(ENOTDIR\); point DATA_DIR at a directory this user may write, or set COOKIE_KEYS and SECRET_KEY\n$/);
+    const result = await startServer({
+      PORT: String(await freePort()),
+      DATA_DIR: '/etc/passwd/x',
+      DATABASE_URL: `file:${join(dir, 'oidc.db')}`,
+    });
+    expectOneLine(
+      result,
+      5,
+      /^cannot start: DATA_DIR \/etc\/passwd\/x cannot be read and written: a part of the path is a file, not a directory \(ENOTDIR\); point DATA_DIR at a directory this user may write, or set COOKIE_KEYS and SECRET_KEY\n$/,
+    );
   }, 60_000);
 
   test('a SQLite DATABASE_URL under a file → one line naming DATABASE_URL and the path, exit 5', async () => {
-    const result = await startServer({ PORT: String(await freePort()), DATA_DIR: join(dir, 'data'), DATABASE_URL: 'file:/etc/passwd/oidc.db' });
-    expectOneLine(result, 5, /^cannot start: the SQLite database \/etc\/passwd\/oidc\.db \(DATABASE_URL\) cannot be read and written: a part of the path is a file, not a directory \(E\w+\); point DATABASE_URL at file:/);
+    const result = await startServer({
+      PORT: String(await freePort()),
+      DATA_DIR: join(dir, 'data'),
+      DATABASE_URL: 'file:/etc/passwd/oidc.db',
+    });
+    expectOneLine(
+      result,
+      5,
+      /^cannot start: the SQLite database \/etc\/passwd\/oidc\.db \(DATABASE_URL\) cannot be read and written: a part of the path is a file, not a directory \(E\w+\); point DATABASE_URL at file:/,
+    );
   }, 60_000);
 
   test('a SQLite DATABASE_URL that is a directory → one line, exit 5', async () => {
     mkdirSync(join(dir, 'oidc.db'));
-    const result = await startServer({ PORT: String(await freePort()), DATA_DIR: join(dir, 'data'), DATABASE_URL: `file:${join(dir, 'oidc.db')}` });
-    expectOneLine(result, 5, /^cannot start: the SQLite database \S+oidc\.db \(DATABASE_URL\) cannot be read and written: it is a directory, not a file \(EISDIR\)/);
+    const result = await startServer({
+      PORT: String(await freePort()),
+      DATA_DIR: join(dir, 'data'),
+      DATABASE_URL: `file:${join(dir, 'oidc.db')}`,
+    });
+    expectOneLine(
+      result,
+      5,
+      /^cannot start: the SQLite database \S+oidc\.db \(DATABASE_URL\) cannot be read and written: it is a directory, not a file \(EISDIR\)/,
+    );
   }, 60_000);
 
   test('DATA_DIR is not needed, so not checked, when COOKIE_KEYS and SECRET_KEY are given', async () => {
@@ -191,14 +247,24 @@ describe('PORT alone moves the issuer', () => {
     first = again = undefined;
   });
 
-  test('with only PORT set: discovery\'s issuer and every endpoint, the printed demo client and Try: URL are on that port', async () => {
+  test("with only PORT set: discovery's issuer and every endpoint, the printed demo client and Try: URL are on that port", async () => {
     const port = await freePort();
     first = await spawnServer({ PORT: String(port), ISSUER: '', ...storage() });
     const base = `http://127.0.0.1:${port}`;
     const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as Json;
     expect(discovery.issuer).toBe(base);
-    const urls = Object.entries(discovery).filter(([key, value]) => /(_endpoint|_uri)$/.test(key) && typeof value === 'string');
-    expect(urls.map(([key]) => key)).toEqual(expect.arrayContaining(['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'userinfo_endpoint', 'introspection_endpoint']));
+    const urls = Object.entries(discovery).filter(
+      ([key, value]) => /(_endpoint|_uri)$/.test(key) && typeof value === 'string',
+    );
+    expect(urls.map(([key]) => key)).toEqual(
+      expect.arrayContaining([
+        'authorization_endpoint',
+        'token_endpoint',
+        'jwks_uri',
+        'userinfo_endpoint',
+        'introspection_endpoint',
+      ]),
+    );
     for (const [key, value] of urls) expect(`${key}: ${value as string}`).toMatch(new RegExp(`^${key}: ${base}/`));
     expect(first.stdout()).toMatch(new RegExp(`\\n  redirect_uri: +${base}/demo/callback\\n`));
     expect(first.stdout()).toMatch(new RegExp(`\\nTry: ${base}/oauth/authorize\\?response_type=code&client_id=`));
@@ -209,7 +275,7 @@ describe('PORT alone moves the issuer', () => {
     expect(authorize.headers.get('location')).toMatch(/^\/interaction\//);
   }, 60_000);
 
-  test('started again on another PORT, the same database: a warning names the demo client\'s old redirect URI and the command that fixes it; on its own port, no warning', async () => {
+  test("started again on another PORT, the same database: a warning names the demo client's old redirect URI and the command that fixes it; on its own port, no warning", async () => {
     const port = await freePort();
     first = await spawnServer({ PORT: String(port), ISSUER: '', ...storage() });
     const clientId = /client_id:\s+(\S+)/.exec(first.stdout())![1]!;
@@ -217,7 +283,10 @@ describe('PORT alone moves the issuer', () => {
 
     const other = await freePort();
     again = await spawnServer({ PORT: String(other), ISSUER: '', ...storage() });
-    const warnings = again.output().split('\n').filter((l) => l.startsWith('warning:'));
+    const warnings = again
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('warning:'));
     expect(warnings).toEqual([
       `warning: the demo client (client_id ${clientId}) was registered on the first start with redirect URI http://127.0.0.1:${port}/demo/callback, but this server is now http://127.0.0.1:${other}; sign-ins with that client are sent back to the old address.`,
       `warning: register a client for this address: npm run --silent client:create -- --name "Demo client" --redirect-uri http://127.0.0.1:${other}/demo/callback (or start on a fresh database, another DATABASE_URL, to get a new demo account and client)`,

@@ -31,7 +31,14 @@ async function newClient(): Promise<Registered> {
 
 let counter = 0;
 function authUrl(c: Registered, scope: string, extra: Record<string, string> = {}): string {
-  const params = new URLSearchParams({ response_type: 'code', client_id: c.client_id, redirect_uri: REDIRECT, scope, state: `s-${++counter}`, ...extra });
+  const params = new URLSearchParams({
+    response_type: 'code',
+    client_id: c.client_id,
+    redirect_uri: REDIRECT,
+    scope,
+    state: `s-${++counter}`,
+    ...extra,
+  });
   return `${server.issuer}/oauth/authorize?${params}`;
 }
 
@@ -42,7 +49,11 @@ interface Tokens {
 }
 
 async function exchange(c: Registered, code: string): Promise<Tokens> {
-  const res = await postForm(`${server.issuer}/oauth/token`, c, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT });
+  const res = await postForm(`${server.issuer}/oauth/token`, c, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT,
+  });
   expect(res.status).toBe(200);
   return res.body;
 }
@@ -60,7 +71,8 @@ async function signIn(ua: UserAgent, c: Registered, u: User, scope = OFFLINE): P
   return { ...(await exchange(c, code!)), shown };
 }
 
-const introspect = async (c: Registered, token: string): Promise<Json> => (await postForm(`${server.issuer}/oauth/introspect`, c, { token })).body;
+const introspect = async (c: Registered, token: string): Promise<Json> =>
+  (await postForm(`${server.issuer}/oauth/introspect`, c, { token })).body;
 const revoke = (c: Registered, token: string, hint: 'access_token' | 'refresh_token') =>
   postForm(`${server.issuer}/oauth/revoke`, c, { token, token_type_hint: hint });
 const refresh = (c: Registered, refreshToken: string) =>
@@ -126,7 +138,10 @@ describe('remembered consent across sessions', () => {
   test('consent is per account: another person at the same client is asked', async () => {
     const c = await newClient();
     await authorize(browser(), authUrl(c, 'openid profile'), { ...(await server.user()), consent: 'allow' });
-    const other = await authorize(browser(), authUrl(c, 'openid profile'), { ...(await server.user()), consent: 'allow' });
+    const other = await authorize(browser(), authUrl(c, 'openid profile'), {
+      ...(await server.user()),
+      consent: 'allow',
+    });
     expect(other.shown).toEqual(['login', 'consent']);
   });
 });
@@ -211,7 +226,9 @@ describe('several authorizations in one browser session', () => {
 
 describe('signing out (OpenID Connect RP-Initiated Logout 1.0)', () => {
   async function logout(ua: UserAgent, idToken: string) {
-    const confirm = (await ua.navigate(`/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: LOGGED_OUT })}`)) as Page;
+    const confirm = (await ua.navigate(
+      `/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: LOGGED_OUT })}`,
+    )) as Page;
     expect(isPage(confirm)).toBe(true);
     const done = await ua.submit(confirm, '/oauth/logout/confirm', { logout: 'yes' });
     expect(isPage(done)).toBe(false);
@@ -253,14 +270,23 @@ describe('how long consent is remembered (GRANT_TTL)', () => {
     const url = (scope: string) =>
       `${short.issuer}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: c.client_id, redirect_uri: REDIRECT, scope })}`;
     const ua = () => new UserAgent(short.issuer, BROWSER);
-    expect((await authorize(ua(), url('openid profile'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
+    expect((await authorize(ua(), url('openid profile'), { ...u, consent: 'allow' })).shown).toEqual([
+      'login',
+      'consent',
+    ]);
     expect((await authorize(ua(), url('openid profile'), u)).shown).toEqual(['login']);
 
     travel(2.1);
     // Forgotten: asked again, and a new consent starts afresh rather than widening the old one.
-    expect((await authorize(ua(), url('openid email'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
+    expect((await authorize(ua(), url('openid email'), { ...u, consent: 'allow' })).shown).toEqual([
+      'login',
+      'consent',
+    ]);
     expect((await authorize(ua(), url('openid email'), u)).shown).toEqual(['login']);
-    expect((await authorize(ua(), url('openid profile'), { ...u, consent: 'allow' })).shown).toEqual(['login', 'consent']);
+    expect((await authorize(ua(), url('openid profile'), { ...u, consent: 'allow' })).shown).toEqual([
+      'login',
+      'consent',
+    ]);
   });
 });
 
@@ -280,7 +306,7 @@ describe('a login prompt in the middle of an authorization', () => {
     expect(await me(tokens.access_token)).toBe(200);
   });
 
-  test('another person signing in at the login prompt gets their own consent page and grant, never the first one\'s (no 500)', async () => {
+  test("another person signing in at the login prompt gets their own consent page and grant, never the first one's (no 500)", async () => {
     const c = await newClient();
     const first = await server.user();
     const second = await server.user();

@@ -25,7 +25,8 @@ class RecordingAgent extends UserAgent {
   readonly setCookies: { url: string; line: string }[] = [];
   override async request(url: string, init: Parameters<UserAgent['request']>[1] = {}): Promise<Response> {
     const res = await super.request(url, init);
-    for (const line of res.headers.getSetCookie()) this.setCookies.push({ url: new URL(url, this.origin).pathname, line });
+    for (const line of res.headers.getSetCookie())
+      this.setCookies.push({ url: new URL(url, this.origin).pathname, line });
     return res;
   }
 }
@@ -73,7 +74,10 @@ async function page(ua: UserAgent, url: string): Promise<Page> {
 
 async function redirected(ua: UserAgent, url: string): Promise<URL> {
   const step = await ua.navigate(url);
-  if (isPage(step)) throw new Error(`expected a redirect to the client, got a page (${step.status}) at ${step.url}: ${step.html.slice(0, 300)}`);
+  if (isPage(step))
+    throw new Error(
+      `expected a redirect to the client, got a page (${step.status}) at ${step.url}: ${step.html.slice(0, 300)}`,
+    );
   return new URL(step.redirect);
 }
 
@@ -86,7 +90,11 @@ const htmlLang = (html: string) => /<html lang="([^"]*)"/.exec(html)?.[1];
 let client: Client;
 let user: User;
 beforeAll(async () => {
-  client = await server.client({ name: 'Acme Photo Printer', redirectUris: [REDIRECT], postLogoutRedirectUris: [LOGGED_OUT] });
+  client = await server.client({
+    name: 'Acme Photo Printer',
+    redirectUris: [REDIRECT],
+    postLogoutRedirectUris: [LOGGED_OUT],
+  });
   user = await server.user();
 });
 
@@ -112,9 +120,15 @@ describe('login page', () => {
   test('a wrong password and an unknown username get the same status and the same message (no user enumeration)', async () => {
     const ua = browser();
     const login = await page(ua, authUrl(client));
-    const wrongPassword = (await ua.submit(login, '/login', { username: user.username, password: 'not-the-password-1' })) as Page;
+    const wrongPassword = (await ua.submit(login, '/login', {
+      username: user.username,
+      password: 'not-the-password-1',
+    })) as Page;
     const login2 = await page(ua, authUrl(client));
-    const unknownUser = (await ua.submit(login2, '/login', { username: 'nobody-by-this-name', password: 'not-the-password-1' })) as Page;
+    const unknownUser = (await ua.submit(login2, '/login', {
+      username: 'nobody-by-this-name',
+      password: 'not-the-password-1',
+    })) as Page;
 
     expect(isPage(wrongPassword) && isPage(unknownUser)).toBe(true);
     expect(wrongPassword.status).toBe(unknownUser.status);
@@ -153,7 +167,10 @@ describe('login page', () => {
     expect(login.html).toContain('密碼');
     expect(login.html).not.toContain('Sign in');
     // A failed attempt stays in the same language.
-    const failed = (await ua.submit(login, '/login', { username: user.username, password: 'wrong-password-1' })) as Page;
+    const failed = (await ua.submit(login, '/login', {
+      username: user.username,
+      password: 'wrong-password-1',
+    })) as Page;
     expect(htmlLang(failed.html)).toBe('zh-TW');
     expect(alertOf(failed.html)).toBe('使用者名稱或密碼錯誤。');
   });
@@ -201,7 +218,10 @@ describe('consent page', () => {
   test('"Deny" sends the client error=access_denied with its state at its redirect URI (RFC 6749 §4.1.2.1)', async () => {
     const ua = browser();
     const u = await server.user();
-    const { callback, shown } = await authorize(ua, authUrl(client, { state: 'deny-state-42' }), { ...u, consent: 'deny' });
+    const { callback, shown } = await authorize(ua, authUrl(client, { state: 'deny-state-42' }), {
+      ...u,
+      consent: 'deny',
+    });
     expect(shown).toEqual(['login', 'consent']);
     expect(callback.origin + callback.pathname).toBe(REDIRECT);
     expect(callback.searchParams.get('error')).toBe('access_denied');
@@ -312,14 +332,21 @@ describe('CSRF and stale interactions', () => {
 
     const wrong = await ua.request(action, {
       method: 'POST',
-      body: new URLSearchParams({ csrf: `${hidden.csrf!.slice(0, -1)}${hidden.csrf!.endsWith('A') ? 'B' : 'A'}`, username: u.username, password: u.password }),
+      body: new URLSearchParams({
+        csrf: `${hidden.csrf!.slice(0, -1)}${hidden.csrf!.endsWith('A') ? 'B' : 'A'}`,
+        username: u.username,
+        password: u.password,
+      }),
     });
     expect(wrong.status).toBe(403);
     expect(wrong.headers.get('location')).toBeNull();
     const wrongHtml = await wrong.text();
     expect(wrongHtml).toContain('This form was not submitted from this page');
 
-    const missing = await ua.request(action, { method: 'POST', body: new URLSearchParams({ username: u.username, password: u.password }) });
+    const missing = await ua.request(action, {
+      method: 'POST',
+      body: new URLSearchParams({ username: u.username, password: u.password }),
+    });
     expect(missing.status).toBe(403);
     expect(missing.headers.get('location')).toBeNull();
     await missing.arrayBuffer();
@@ -426,7 +453,10 @@ describe('RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
     const ua = browser();
     const u = await server.user();
     const idToken = await signedIn(ua, u);
-    const confirm = await page(ua, `/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: LOGGED_OUT })}`);
+    const confirm = await page(
+      ua,
+      `/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: LOGGED_OUT })}`,
+    );
     const { action } = findForm(confirm.html, '/oauth/logout/confirm');
     const forged = await ua.request(action, { method: 'POST', body: new URLSearchParams({ logout: 'yes' }) });
     expect(forged.status).toBe(400);
@@ -440,7 +470,9 @@ describe('RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
     const ua = browser();
     const u = await server.user();
     const idToken = await signedIn(ua, u);
-    const res = await ua.request(`/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://evil.example/after', state: 's' })}`);
+    const res = await ua.request(
+      `/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://evil.example/after', state: 's' })}`,
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     const html = await res.text();
@@ -464,12 +496,18 @@ test('every cookie set during sign-in, consent and logout is HttpOnly and SameSi
   const done = await ua.submit(consent, '/confirm');
   const code = new URL((done as { redirect: string }).redirect).searchParams.get('code')!;
   const idToken = String((await exchange(client, code)).id_token);
-  const confirm = await page(ua, `/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: LOGGED_OUT })}`);
+  const confirm = await page(
+    ua,
+    `/oauth/logout?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: LOGGED_OUT })}`,
+  );
   await ua.submit(confirm, '/oauth/logout/confirm', { logout: 'yes' });
 
   const names = new Set(ua.setCookies.map((c) => c.line.split('=')[0]));
   // The library's interaction and session cookies and our CSRF cookie were all seen.
-  for (const name of ['_interaction', '_interaction_resume', '_session', '_interaction_csrf']) expect(names).toContain(name);
-  const offenders = ua.setCookies.filter(({ line }) => !/;\s*httponly\b/i.test(line) || !/;\s*samesite=(lax|strict)\b/i.test(line));
+  for (const name of ['_interaction', '_interaction_resume', '_session', '_interaction_csrf'])
+    expect(names).toContain(name);
+  const offenders = ua.setCookies.filter(
+    ({ line }) => !/;\s*httponly\b/i.test(line) || !/;\s*samesite=(lax|strict)\b/i.test(line),
+  );
   expect(offenders).toEqual([]);
 });

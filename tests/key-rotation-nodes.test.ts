@@ -46,7 +46,10 @@ let user: Person;
 /** How long each node took to follow each step, from the CLI's answer (printed by the first test). */
 const timings: string[] = [];
 
-const shared = { COOKIE_KEYS: randomBytes(32).toString('base64url'), SECRET_KEY: randomBytes(32).toString('base64url') };
+const shared = {
+  COOKIE_KEYS: randomBytes(32).toString('base64url'),
+  SECRET_KEY: randomBytes(32).toString('base64url'),
+};
 const env = (extra: Record<string, string> = {}) => ({
   DATABASE_URL: url,
   DATA_DIR: dataDir,
@@ -78,11 +81,19 @@ afterAll(async () => {
 }, 30_000);
 
 /** `npm run --silent keys:rotate -- <args>`: exit code, stdout, stderr (cli() only knows success). */
-function keysRotate(args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function keysRotate(
+  args: string[],
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn('npm', ['run', '--silent', 'keys:rotate', '--', ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', ...env({ LOG_LEVEL: 'silent', ...extra }) },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        NODE_ENV: 'test',
+        ...env({ LOG_LEVEL: 'silent', ...extra }),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -108,7 +119,9 @@ const kids = async (node: ServerProcess) => (await jwks(node)).keys.map((k) => k
 
 /** An ID token from `node`, through the code flow a relying party runs. */
 async function idToken(node: ServerProcess): Promise<string> {
-  const { code } = await authorizationCode(node.base, web, user, 'openid profile', { nonce: randomBytes(8).toString('hex') });
+  const { code } = await authorizationCode(node.base, web, user, 'openid profile', {
+    nonce: randomBytes(8).toString('hex'),
+  });
   const res = await postForm(`${node.base}/oauth/token`, web, { grant_type: 'authorization_code', code });
   expect(res.status).toBe(200);
   return res.body.id_token as string;
@@ -117,28 +130,53 @@ const kidOf = (token: string) => decodeProtectedHeader(token).kid;
 
 /** Verifies `token` with `node`'s JWKS as a relying party would: true or the reason. */
 const verifiesAt = (token: string, node: ServerProcess) =>
-  jwks(node).then((set) => jwtVerify(token, createLocalJWKSet(set), { issuer, audience: web.client_id }).then(() => true, (err: Error) => err.message));
+  jwks(node).then((set) =>
+    jwtVerify(token, createLocalJWKSet(set), { issuer, audience: web.client_id }).then(
+      () => true,
+      (err: Error) => err.message,
+    ),
+  );
 
 const activeKid = async (alg: string) =>
-  (await sql<{ kid: string }>(url, `SELECT "kid" FROM "SigningKey" WHERE "alg" = $1 AND "activatedAt" IS NOT NULL AND "retiredAt" IS NULL`, [alg]))[0]!.kid;
+  (
+    await sql<{ kid: string }>(
+      url,
+      `SELECT "kid" FROM "SigningKey" WHERE "alg" = $1 AND "activatedAt" IS NOT NULL AND "retiredAt" IS NULL`,
+      [alg],
+    )
+  )[0]!.kid;
 
 /** Stages keys, waits until both nodes publish them (asserting they still sign with the old key), and activates them. */
 async function stageAndActivate(tokens: string[]): Promise<{ staged: string[]; rsa: string }> {
   const oldRsa = await activeKid('RS256');
   const stage: Json = await cli('keys:rotate', ['--stage'], env({ LOG_LEVEL: 'silent' }));
-  expect(stage).toEqual({ staged: expect.any(Array), activate_after: expect.any(String), wait_seconds: expect.any(Number), next: expect.stringContaining('--activate') });
+  expect(stage).toEqual({
+    staged: expect.any(Array),
+    activate_after: expect.any(String),
+    wait_seconds: expect.any(Number),
+    next: expect.stringContaining('--activate'),
+  });
   expect(stage.staged).toHaveLength(2);
   // Staged a moment ago: the wait is at most the interval and the second for the refresh itself.
   expect(stage.wait_seconds).toBeGreaterThan(0);
   expect(stage.wait_seconds).toBeLessThanOrEqual(INTERVAL + 1);
-  const { kid: rsa, createdAt } = (await sql<{ kid: string; createdAt: Date }>(url, `SELECT "kid", "createdAt" FROM "SigningKey" WHERE "alg" = 'RS256' AND "activatedAt" IS NULL`))[0]!;
+  const { kid: rsa, createdAt } = (
+    await sql<{ kid: string; createdAt: Date }>(
+      url,
+      `SELECT "kid", "createdAt" FROM "SigningKey" WHERE "alg" = 'RS256' AND "activatedAt" IS NULL`,
+    )
+  )[0]!;
   expect(stage.staged).toContain(rsa);
 
   for (const [name, node] of nodes()) {
-    await waitFor(`node ${name} to publish the staged keys`, async () => {
-      const published = await kids(node);
-      return stage.staged.every((kid: string) => published.includes(kid));
-    }, WITHIN_MS);
+    await waitFor(
+      `node ${name} to publish the staged keys`,
+      async () => {
+        const published = await kids(node);
+        return stage.staged.every((kid: string) => published.includes(kid));
+      },
+      WITHIN_MS,
+    );
     // From the moment the key was stored, not from the CLI's answer (its exit takes a while).
     const ms = Date.now() - createdAt.getTime();
     timings.push(`${name} published ${rsa.slice(0, 6)} ${ms} ms after staging`);
@@ -160,12 +198,18 @@ async function stageAndActivate(tokens: string[]): Promise<{ staged: string[]; r
 
 /** Every node's new ID tokens carry `kid` within the interval; returns one token from each. */
 async function bothSignWith(kid: string): Promise<string[]> {
-  const { activatedAt } = (await sql<{ activatedAt: Date }>(url, `SELECT "activatedAt" FROM "SigningKey" WHERE "kid" = $1`, [kid]))[0]!;
+  const { activatedAt } = (
+    await sql<{ activatedAt: Date }>(url, `SELECT "activatedAt" FROM "SigningKey" WHERE "kid" = $1`, [kid])
+  )[0]!;
   const tokens: string[] = [];
   for (const [name, node] of nodes()) {
     let last: string | undefined;
     // The probe is a whole code flow: allow for one more than the interval.
-    await waitFor(`node ${name} to sign with ${kid}`, async () => kidOf((last = await idToken(node))) === kid, WITHIN_MS + 1000);
+    await waitFor(
+      `node ${name} to sign with ${kid}`,
+      async () => kidOf((last = await idToken(node))) === kid,
+      WITHIN_MS + 1000,
+    );
     const ms = Date.now() - activatedAt.getTime();
     timings.push(`${name} signed with ${kid.slice(0, 6)} ${ms} ms after activation`);
     expect(ms).toBeLessThanOrEqual(WITHIN_MS + 1000);
@@ -195,7 +239,9 @@ test('stage, activate, rotate again: both nodes follow within KEY_REFRESH_INTERV
 
   // OIDC Core §3.1.3.7 step 6: each token, whichever node signed it and with whichever key, verifies with each node's JWKS.
   const results = [];
-  for (const token of tokens) for (const [name, node] of nodes()) results.push({ kid: kidOf(token), at: name, verified: await verifiesAt(token, node) });
+  for (const token of tokens)
+    for (const [name, node] of nodes())
+      results.push({ kid: kidOf(token), at: name, verified: await verifiesAt(token, node) });
   expect(results.filter((r) => r.verified !== true)).toEqual([]);
   expect(new Set(tokens.map(kidOf))).toEqual(new Set([first, one.rsa, two.rsa]));
   console.log(`KEY_REFRESH_INTERVAL=${INTERVAL}: ${timings.join('; ')}`);
@@ -211,14 +257,20 @@ test('--activate right after --stage is refused with exit 75 and how long to wai
   const early = await keysRotate(['--activate'], { KEY_REFRESH_INTERVAL: '3600' });
   expect(early.code).toBe(75);
   expect(early.stdout).toBe('');
-  expect(early.stderr).toMatch(/^error: too early: .*KEY_REFRESH_INTERVAL 3600 s.* again in \d+(\.\d)? s, or add --wait\n$/);
+  expect(early.stderr).toMatch(
+    /^error: too early: .*KEY_REFRESH_INTERVAL 3600 s.* again in \d+(\.\d)? s, or add --wait\n$/,
+  );
   const seconds = Number(/again in ([\d.]+) s/.exec(early.stderr)![1]);
   expect(seconds).toBeGreaterThan(3500);
   expect(seconds).toBeLessThanOrEqual(3601);
   expect(await sql(url, 'SELECT "kid", "activatedAt", "retiredAt" FROM "SigningKey" ORDER BY "kid"')).toEqual(before);
 
   // With the nodes' interval, once it has passed: accepted.
-  await waitFor('the staged keys to be old enough', async () => Date.parse(staged.activate_after) <= Date.now(), WITHIN_MS);
+  await waitFor(
+    'the staged keys to be old enough',
+    async () => Date.parse(staged.activate_after) <= Date.now(),
+    WITHIN_MS,
+  );
   const ok = await keysRotate(['--activate']);
   expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
   expect([...JSON.parse(ok.stdout).activated].sort()).toEqual([...staged.staged].sort());
@@ -227,7 +279,14 @@ test('--activate right after --stage is refused with exit 75 and how long to wai
 
 test('with the database away the nodes keep their keys and say so once; once it is back, a rotation reaches them again', async () => {
   const published = await Promise.all([kids(a), kids(b)]);
-  const warnings = () => [a, b].map((n) => n.output().split('\n').filter((l) => l.includes('signing keys: cannot read the database')).length);
+  const warnings = () =>
+    [a, b].map(
+      (n) =>
+        n
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('signing keys: cannot read the database')).length,
+    );
   expect(warnings()).toEqual([0, 0]);
 
   await pgs!.outage();
@@ -244,7 +303,11 @@ test('with the database away the nodes keep their keys and say so once; once it 
 
   const staged: Json = await cli('keys:rotate', ['--stage'], env({ LOG_LEVEL: 'silent' }));
   for (const [name, node] of nodes()) {
-    await waitFor(`node ${name} to publish after the outage`, async () => (await kids(node)).includes(staged.staged[0]), WITHIN_MS + 2000);
+    await waitFor(
+      `node ${name} to publish after the outage`,
+      async () => (await kids(node)).includes(staged.staged[0]),
+      WITHIN_MS + 2000,
+    );
   }
 }, 90_000);
 

@@ -67,7 +67,10 @@ async function idToken(srv: TestServer): Promise<string> {
 }
 
 const verify = (token: string, jwksIssuer: string, tokenIssuer: string) =>
-  jwtVerify(token, createRemoteJWKSet(new URL(`${jwksIssuer}/oauth/jwks`)), { issuer: tokenIssuer, audience: client.client_id });
+  jwtVerify(token, createRemoteJWKSet(new URL(`${jwksIssuer}/oauth/jwks`)), {
+    issuer: tokenIssuer,
+    audience: client.client_id,
+  });
 
 test('/oauth/jwks publishes public keys only: an RS256 and an ES256 signing key, each with a kid', async () => {
   const keys = await jwks(server.issuer);
@@ -79,11 +82,16 @@ test('/oauth/jwks publishes public keys only: an RS256 and an ES256 signing key,
   }
   expect(new Set(keys.map((k) => k.kid)).size).toBe(keys.length);
   expect(keys).toContainEqual(expect.objectContaining({ alg: 'RS256', kty: 'RSA', n: expect.any(String), e: 'AQAB' }));
-  expect(keys).toContainEqual(expect.objectContaining({ alg: 'ES256', kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) }));
+  expect(keys).toContainEqual(
+    expect.objectContaining({ alg: 'ES256', kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) }),
+  );
 });
 
 test('discovery names the JWKS, and an ID token verifies against it with jose', async () => {
-  const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
+    string,
+    unknown
+  >;
   expect(discovery.jwks_uri).toBe(`${server.issuer}/oauth/jwks`);
   expect(discovery.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['RS256', 'ES256']));
 
@@ -100,7 +108,8 @@ test('discovery names the JWKS, and an ID token verifies against it with jose', 
 });
 
 test('signing keys are stored sealed: no row of the SigningKey table holds a private or public key member in clear', async () => {
-  const rows = await server.prepared.database.db.$queryRawUnsafe<Record<string, unknown>[]>('SELECT * FROM "SigningKey"');
+  const rows =
+    await server.prepared.database.db.$queryRawUnsafe<Record<string, unknown>[]>('SELECT * FROM "SigningKey"');
   const published = await jwks(server.issuer);
   expect(rows.length).toBeGreaterThanOrEqual(2);
   expect(rows.map((r) => r.kid).sort()).toEqual(published.map((k) => k.kid).sort());
@@ -139,10 +148,20 @@ test('one node: keys:rotate reaches the running server within KEY_REFRESH_INTERV
   expect(rotation.created).toHaveLength(2);
   expect(rotation.deleted).toEqual([]);
   expect(rotation.next).toMatch(/within 1 s .*no restart/);
-  const { activatedAt } = (await server.prepared.database.db.signingKey.findUnique({ where: { kid: rotation.created[0] } }))!;
+  const { activatedAt } = (await server.prepared.database.db.signingKey.findUnique({
+    where: { kid: rotation.created[0] },
+  }))!;
 
   const expected = [...rotation.created, ...oldKids].sort();
-  await waitFor('the new keys in the JWKS', async () => (await jwks(server.issuer)).map((k) => k.kid).sort().join() === expected.join(), WITHIN_MS);
+  await waitFor(
+    'the new keys in the JWKS',
+    async () =>
+      (await jwks(server.issuer))
+        .map((k) => k.kid)
+        .sort()
+        .join() === expected.join(),
+    WITHIN_MS,
+  );
   // From the moment the keys were stored, not from the CLI's answer.
   expect(Date.now() - activatedAt!.getTime()).toBeLessThanOrEqual(WITHIN_MS);
   const keys = await jwks(server.issuer);
@@ -155,16 +174,25 @@ test('one node: keys:rotate reaches the running server within KEY_REFRESH_INTERV
   expect(decodeProtectedHeader(newToken).kid).toBe(newRsaKid);
   await expect(verify(newToken, server.issuer, server.issuer)).resolves.toMatchObject({ payload: { sub: user.id } });
   // The token signed before the rotation, checked against the same server's JWKS now.
-  await expect(verify(oldToken, server.issuer, server.issuer)).resolves.toMatchObject({ protectedHeader: { kid: oldKid }, payload: { sub: user.id } });
+  await expect(verify(oldToken, server.issuer, server.issuer)).resolves.toMatchObject({
+    protectedHeader: { kid: oldKid },
+    payload: { sub: user.id },
+  });
 });
 
 test('a sign-in begun before a key change finishes after it, and its ID token carries the new key', async () => {
   const ua = new UserAgent(server.issuer);
-  const login = await ua.navigate(`${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=openid&state=s2&nonce=n-${Date.now()}`);
+  const login = await ua.navigate(
+    `${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=openid&state=s2&nonce=n-${Date.now()}`,
+  );
   if (!isPage(login) || !login.html.includes('/login"')) throw new Error('expected the login page');
 
   const before = server.prepared.provider.current;
-  const rotation = await rotateSigningKeys(server.prepared.database.db, server.prepared.box, keyRetention(server.config));
+  const rotation = await rotateSigningKeys(
+    server.prepared.database.db,
+    server.prepared.box,
+    keyRetention(server.config),
+  );
   await waitFor('the server to take the new keys', async () => server.prepared.provider.current !== before, WITHIN_MS);
 
   // The interaction, its cookies and the session outlive the provider instance that started them.
@@ -185,7 +213,9 @@ test('a sign-in begun before a key change finishes after it, and its ID token ca
 
 test('a retired key leaves the JWKS of the running server at the first rotation after its retention has passed', async () => {
   const before = (await jwks(server.issuer)).map((k) => k.kid!);
-  const active = (await server.prepared.database.db.signingKey.findMany({ where: { retiredAt: null } })).map((k) => k.kid).sort();
+  const active = (await server.prepared.database.db.signingKey.findMany({ where: { retiredAt: null } }))
+    .map((k) => k.kid)
+    .sort();
   const retired = before.filter((kid) => !active.includes(kid)).sort();
   expect(retired.length).toBeGreaterThan(0);
 
@@ -196,7 +226,15 @@ test('a retired key leaves the JWKS of the running server at the first rotation 
   expect([...rotation.retired].sort()).toEqual(active);
 
   const expected = [...rotation.created, ...active].sort().join();
-  await waitFor('the JWKS without the deleted keys', async () => (await jwks(server.issuer)).map((k) => k.kid).sort().join() === expected, WITHIN_MS);
+  await waitFor(
+    'the JWKS without the deleted keys',
+    async () =>
+      (await jwks(server.issuer))
+        .map((k) => k.kid)
+        .sort()
+        .join() === expected,
+    WITHIN_MS,
+  );
 });
 
 test('a refresh with nothing changed keeps the provider; a change builds one new provider, once', async () => {
@@ -222,10 +260,14 @@ test('a key the server cannot open (sealed with another SECRET_KEY) is logged, a
   const quiet = await startServer({ KEY_REFRESH_INTERVAL: '3600', LOG_LEVEL: 'warn' });
   try {
     const published = (await jwks(quiet.issuer)).map((k) => k.kid).sort();
-    await quiet.prepared.database.db.signingKey.create({ data: { kid: 'foreign', alg: 'RS256', createdAt: new Date(), jwkEncrypted: 'v1.not-sealed-with-our-key' } });
+    await quiet.prepared.database.db.signingKey.create({
+      data: { kid: 'foreign', alg: 'RS256', createdAt: new Date(), jwkEncrypted: 'v1.not-sealed-with-our-key' },
+    });
     expect(await quiet.prepared.keyRefresh.refresh()).toBe('failed');
     expect((await jwks(quiet.issuer)).map((k) => k.kid).sort()).toEqual(published);
-    expect(quiet.logs.map((l) => JSON.parse(l) as { msg: string }).map((l) => l.msg)).toContain('signing keys: cannot use the new keys; keeping the current ones');
+    expect(quiet.logs.map((l) => JSON.parse(l) as { msg: string }).map((l) => l.msg)).toContain(
+      'signing keys: cannot use the new keys; keeping the current ones',
+    );
   } finally {
     await quiet.close();
   }

@@ -26,7 +26,13 @@ interface JsonResponse {
 }
 
 /** POSTs a form to one of the provider's endpoints, as a confidential client authenticating with Basic. */
-async function post(srv: TestServer, path: string, c: Registered | undefined, form: string | URLSearchParams, secret?: string): Promise<JsonResponse> {
+async function post(
+  srv: TestServer,
+  path: string,
+  c: Registered | undefined,
+  form: string | URLSearchParams,
+  secret?: string,
+): Promise<JsonResponse> {
   const res = await fetch(`${srv.issuer}${path}`, {
     method: 'POST',
     headers: {
@@ -41,7 +47,8 @@ async function post(srv: TestServer, path: string, c: Registered | undefined, fo
 
 const token = (c: Registered, form: Record<string, string> | string, srv = server, secret?: string) =>
   post(srv, '/oauth/token', c, typeof form === 'string' ? form : new URLSearchParams(form), secret);
-const introspect = (c: Registered, tok: string) => post(server, '/oauth/introspect', c, new URLSearchParams({ token: tok }));
+const introspect = (c: Registered, tok: string) =>
+  post(server, '/oauth/introspect', c, new URLSearchParams({ token: tok }));
 
 /** RFC 6749 §5.2: status, exactly this `error`, and nothing but error / error_description. */
 function expectTokenError(res: JsonResponse, status: number, error: string) {
@@ -124,7 +131,11 @@ describe('token endpoint: client authentication and grant validation (RFC 6749 �
     const thief = await server.client();
     const user = await server.user();
     const { code } = await getCode(owner, user);
-    expectTokenError(await token(thief, { grant_type: 'authorization_code', code, redirect_uri: CB }), 400, 'invalid_grant');
+    expectTokenError(
+      await token(thief, { grant_type: 'authorization_code', code, redirect_uri: CB }),
+      400,
+      'invalid_grant',
+    );
   });
 
   test('redirect_uri at the token endpoint differing from the authorization request → invalid_grant (RFC 6749 §4.1.3)', async () => {
@@ -132,7 +143,11 @@ describe('token endpoint: client authentication and grant validation (RFC 6749 �
     const user = await server.user();
     const { code } = await getCode(c, user, { redirectUri: CB });
     // CB2 is registered for the client, but the code was issued for CB.
-    expectTokenError(await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB2 }), 400, 'invalid_grant');
+    expectTokenError(
+      await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB2 }),
+      400,
+      'invalid_grant',
+    );
   });
 
   test('PKCE code_verifier that does not match the code_challenge → invalid_grant (RFC 7636 §4.6)', async () => {
@@ -140,7 +155,12 @@ describe('token endpoint: client authentication and grant validation (RFC 6749 �
     const user = await server.user();
     const { challenge } = pkcePair();
     const { code } = await getCode(c, user, { challenge });
-    const res = await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB, code_verifier: pkcePair().verifier });
+    const res = await token(c, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: CB,
+      code_verifier: pkcePair().verifier,
+    });
     expectTokenError(res, 400, 'invalid_grant');
   });
 
@@ -148,7 +168,11 @@ describe('token endpoint: client authentication and grant validation (RFC 6749 �
     const c = await server.client();
     const user = await server.user();
     const { code } = await getCode(c, user, { challenge: pkcePair().challenge });
-    expectTokenError(await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB }), 400, 'invalid_grant');
+    expectTokenError(
+      await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB }),
+      400,
+      'invalid_grant',
+    );
   });
 
   test('expired authorization code → invalid_grant (RFC 6749 §4.1.2 short lifetime, §5.2)', async () => {
@@ -159,7 +183,11 @@ describe('token endpoint: client authentication and grant validation (RFC 6749 �
       const user = await short.user();
       const { code } = await getCode(c, user, { srv: short });
       travel(2.1);
-      expectTokenError(await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB }, short), 400, 'invalid_grant');
+      expectTokenError(
+        await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB }, short),
+        400,
+        'invalid_grant',
+      );
     } finally {
       await short.close();
     }
@@ -168,7 +196,10 @@ describe('token endpoint: client authentication and grant validation (RFC 6749 �
   test('refresh token reused after rotation → invalid_grant (RFC 9700 §4.14.2)', async () => {
     const c = await server.client({ grantTypes: ['authorization_code', 'refresh_token'] });
     const user = await server.user();
-    const { code } = await getCode(c, user, { scope: 'openid offline_access', extra: { prompt: 'consent', nonce: 'n-1' } });
+    const { code } = await getCode(c, user, {
+      scope: 'openid offline_access',
+      extra: { prompt: 'consent', nonce: 'n-1' },
+    });
     const issued = await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB });
     expect(issued.status).toBe(200);
     const rt0 = issued.body.refresh_token as string;
@@ -179,7 +210,11 @@ describe('token endpoint: client authentication and grant validation (RFC 6749 �
 
     expectTokenError(await token(c, { grant_type: 'refresh_token', refresh_token: rt0 }), 400, 'invalid_grant');
     // Reuse detection revokes the grant: the rotated token is dead too.
-    expectTokenError(await token(c, { grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token as string }), 400, 'invalid_grant');
+    expectTokenError(
+      await token(c, { grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token as string }),
+      400,
+      'invalid_grant',
+    );
   });
 
   test('a token request with a duplicated parameter → 400 invalid_request (RFC 6749 §3.2: parameters MUST NOT be included more than once)', async () => {
@@ -196,13 +231,19 @@ describe('token endpoint: client authentication and grant validation (RFC 6749 �
 
   test('an unsupported grant_type → 400 unsupported_grant_type (RFC 6749 §5.2)', async () => {
     const c = await server.client();
-    expectTokenError(await token(c, { grant_type: 'password', username: 'someone', password: 'something' }), 400, 'unsupported_grant_type');
+    expectTokenError(
+      await token(c, { grant_type: 'password', username: 'someone', password: 'something' }),
+      400,
+      'unsupported_grant_type',
+    );
     expectTokenError(await token(c, { grant_type: 'urn:example:made-up' }), 400, 'unsupported_grant_type');
   });
 
   test('GET on the token endpoint is refused as a client error, never a 500 (RFC 6749 §3.2: POST only)', async () => {
     const c = await server.client();
-    const res = await fetch(`${server.issuer}/oauth/token?grant_type=client_credentials`, { headers: { authorization: basic(c) } });
+    const res = await fetch(`${server.issuer}/oauth/token?grant_type=client_credentials`, {
+      headers: { authorization: basic(c) },
+    });
     await res.arrayBuffer();
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
@@ -221,19 +262,35 @@ describe('authorization endpoint: errors (RFC 6749 §3.1.2.4, §4.1.2.1; OIDC Co
   test('an unregistered redirect_uri → no redirect to it: an error page, HTTP 400 (RFC 6749 §3.1.2.4, RFC 9700 §4.1.3)', async () => {
     const c = await server.client({ redirectUris: [CB, CB2] });
     const evil = 'https://attacker.example/cb';
-    const res = await authorizeOnce({ response_type: 'code', client_id: c.client_id, redirect_uri: evil, scope: 'profile', state: 'xyz' });
+    const res = await authorizeOnce({
+      response_type: 'code',
+      client_id: c.client_id,
+      redirect_uri: evil,
+      scope: 'profile',
+      state: 'xyz',
+    });
     expect(res.status).toBe(400);
     expect(res.location).toBeNull();
     expect(res.html).toContain('<code>invalid_redirect_uri</code>');
     // Near-misses are not registered URIs either (exact matching, RFC 9700 §2.1).
     for (const near of [`${CB}/`, `${CB}?x=1`, CB.replace('127.0.0.1', 'localhost')]) {
-      const r = await authorizeOnce({ response_type: 'code', client_id: c.client_id, redirect_uri: near, scope: 'profile' });
+      const r = await authorizeOnce({
+        response_type: 'code',
+        client_id: c.client_id,
+        redirect_uri: near,
+        scope: 'profile',
+      });
       expect([near, r.status, r.location]).toEqual([near, 400, null]);
     }
   });
 
   test('an unknown client_id with a redirect_uri → no redirect (RFC 9700 §4.11 open redirector)', async () => {
-    const res = await authorizeOnce({ response_type: 'code', client_id: 'no-such-client', redirect_uri: 'https://attacker.example/cb', scope: 'profile' });
+    const res = await authorizeOnce({
+      response_type: 'code',
+      client_id: 'no-such-client',
+      redirect_uri: 'https://attacker.example/cb',
+      scope: 'profile',
+    });
     expect(res.status).toBe(400);
     expect(res.location).toBeNull();
     expect(res.html).toContain('<code>invalid_client</code>');
@@ -241,7 +298,14 @@ describe('authorization endpoint: errors (RFC 6749 §3.1.2.4, §4.1.2.1; OIDC Co
 
   test('a client registered with scope "openid profile" asking for email → error=invalid_scope at the redirect URI, state echoed (RFC 6749 §4.1.2.1)', async () => {
     const c = await server.client({ scope: 'openid profile' });
-    const res = await authorizeOnce({ response_type: 'code', client_id: c.client_id, redirect_uri: CB, scope: 'openid email', state: 'scope-state', nonce: 'n' });
+    const res = await authorizeOnce({
+      response_type: 'code',
+      client_id: c.client_id,
+      redirect_uri: CB,
+      scope: 'openid email',
+      state: 'scope-state',
+      nonce: 'n',
+    });
     expect(res.status).toBe(303);
     const loc = new URL(res.location!);
     expect(loc.origin + loc.pathname).toBe(CB);
@@ -290,7 +354,12 @@ describe('introspection: inactive answers are {active:false} and nothing else (R
     const { code } = await getCode(c, user);
     const { body } = await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB });
     const accessToken = body.access_token as string;
-    const revoked = await post(server, '/oauth/revoke', c, new URLSearchParams({ token: accessToken, token_type_hint: 'access_token' }));
+    const revoked = await post(
+      server,
+      '/oauth/revoke',
+      c,
+      new URLSearchParams({ token: accessToken, token_type_hint: 'access_token' }),
+    );
     expect(revoked.status).toBe(200);
     const res = await introspect(c, accessToken);
     expect(res.status).toBe(200);
@@ -325,7 +394,12 @@ describe('introspection: inactive answers are {active:false} and nothing else (R
     const user = await server.user();
     const { code } = await getCode(c, user);
     const { body } = await token(c, { grant_type: 'authorization_code', code, redirect_uri: CB });
-    const res = await post(server, '/oauth/introspect', undefined, new URLSearchParams({ token: body.access_token as string }));
+    const res = await post(
+      server,
+      '/oauth/introspect',
+      undefined,
+      new URLSearchParams({ token: body.access_token as string }),
+    );
     // Nothing about the token leaks to an unauthenticated caller...
     expect(res.body).not.toHaveProperty('active');
     // ...and the refusal is the one §5.2 names. No Authorization header was

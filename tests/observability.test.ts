@@ -13,16 +13,27 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const form = (issuer: string, path: string, auth: string, body: Record<string, string>) =>
-  fetch(`${issuer}${path}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  fetch(`${issuer}${path}`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body),
+  });
 
 /** A whole day of a client's life, returning every secret value that crossed the wire. */
 async function busyDay(): Promise<string[]> {
   const client = await server.client({ grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] });
   const user = await server.user({ password: 'log-scan passphrase 42' });
-  await server.prepared.shop.putItem({ itemId: 'ITEM_LOG', name: 'x', imgUrl: 'https://img.example.com/x.png', amount: 1 });
+  await server.prepared.shop.putItem({
+    itemId: 'ITEM_LOG',
+    name: 'x',
+    imgUrl: 'https://img.example.com/x.png',
+    amount: 1,
+  });
   const ua = new UserAgent(server.issuer);
   // A wrong password first, then the right one.
-  const first = await ua.navigate(`${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=openid profile buy offline_access&prompt=consent&state=st4te-log&nonce=n0nce-log&redirect_uri=${encodeURIComponent('http://127.0.0.1:9999/cb')}`);
+  const first = await ua.navigate(
+    `${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=openid profile buy offline_access&prompt=consent&state=st4te-log&nonce=n0nce-log&redirect_uri=${encodeURIComponent('http://127.0.0.1:9999/cb')}`,
+  );
   if (!('html' in first)) throw new Error('expected the login page');
   await ua.submit(first, '/login', { username: user.username, password: 'the wrong passphrase' });
   const { callback } = await authorize(
@@ -32,10 +43,23 @@ async function busyDay(): Promise<string[]> {
   );
   const code = callback.searchParams.get('code')!;
   const auth = basic(client);
-  const tokens = (await (await form(server.issuer, '/oauth/token', auth, { grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9999/cb' })).json()) as Record<string, string>;
+  const tokens = (await (
+    await form(server.issuer, '/oauth/token', auth, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: 'http://127.0.0.1:9999/cb',
+    })
+  ).json()) as Record<string, string>;
   await form(server.issuer, '/oauth/token', basic(client, 'not-the-secret'), { grant_type: 'client_credentials' });
-  const cc = (await (await form(server.issuer, '/oauth/token', auth, { grant_type: 'client_credentials', scope: 'buy' })).json()) as Record<string, string>;
-  const refreshed = (await (await form(server.issuer, '/oauth/token', auth, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! })).json()) as Record<string, string>;
+  const cc = (await (
+    await form(server.issuer, '/oauth/token', auth, { grant_type: 'client_credentials', scope: 'buy' })
+  ).json()) as Record<string, string>;
+  const refreshed = (await (
+    await form(server.issuer, '/oauth/token', auth, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+    })
+  ).json()) as Record<string, string>;
   await form(server.issuer, '/oauth/introspect', auth, { token: refreshed.access_token! });
   await fetch(`${server.issuer}/oauth/userinfo`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
   await fetch(`${server.issuer}/api/me`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
@@ -47,8 +71,17 @@ async function busyDay(): Promise<string[]> {
   await form(server.issuer, '/oauth/revoke', auth, { token: refreshed.refresh_token! });
   await fetch(`${server.issuer}/api/me`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
   return [
-    user.password, 'the wrong passphrase', client.client_secret!, code,
-    tokens.access_token!, tokens.refresh_token!, tokens.id_token!, cc.access_token!, refreshed.access_token!, refreshed.refresh_token!, refreshed.id_token!,
+    user.password,
+    'the wrong passphrase',
+    client.client_secret!,
+    code,
+    tokens.access_token!,
+    tokens.refresh_token!,
+    tokens.id_token!,
+    cc.access_token!,
+    refreshed.access_token!,
+    refreshed.refresh_token!,
+    refreshed.id_token!,
     ...[...ua.cookies.values()],
   ];
 }
@@ -57,7 +90,9 @@ test('no password, secret, code, token or cookie ever appears in a log line', as
   const secrets = await busyDay();
   expect(secrets.every((s) => typeof s === 'string' && s.length >= 16)).toBe(true);
   expect(server.logs.length).toBeGreaterThanOrEqual(15);
-  const leaks = server.logs.flatMap((line) => secrets.filter((s) => line.includes(s)).map((s) => `${s.slice(0, 6)}… in ${line.slice(0, 200)}`));
+  const leaks = server.logs.flatMap((line) =>
+    secrets.filter((s) => line.includes(s)).map((s) => `${s.slice(0, 6)}… in ${line.slice(0, 200)}`),
+  );
   expect(leaks).toEqual([]);
   // Neither do the fragments a careless log would keep: query strings and Authorization headers.
   expect(server.logs.filter((l) => /code=|state=st4te|Bearer |Basic /.test(l))).toEqual([]);
@@ -80,7 +115,9 @@ test('/metrics needs its token, then shows requests, tokens by grant, and failur
   expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
   const text = await res.text();
   expect(text).toMatch(/^http_requests_total\{method="POST",route="\/oauth\/token",status="200"\} \d+$/m);
-  expect(text).toMatch(/^http_request_duration_seconds_bucket\{le="0.1",method="GET",route="\/api\/me",status="200"\} \d+$/m);
+  expect(text).toMatch(
+    /^http_request_duration_seconds_bucket\{le="0.1",method="GET",route="\/api\/me",status="200"\} \d+$/m,
+  );
   expect(text).toMatch(/^http_requests_total\{method="GET",route="\/interaction\/:uid",status="200"\} \d+$/m);
   expect(text).toMatch(/^oauth_tokens_issued_total\{grant_type="authorization_code"\} [1-9]\d*$/m);
   expect(text).toMatch(/^oauth_tokens_issued_total\{grant_type="client_credentials"\} [1-9]\d*$/m);
@@ -94,7 +131,9 @@ test('/metrics needs its token, then shows requests, tokens by grant, and failur
 test('HTML pages carry a CSP without inline script, frame-ancestors none, nosniff, no-referrer and no-store', async () => {
   const client = await server.client();
   const ua = new UserAgent(server.issuer);
-  const page = await ua.navigate(`${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`);
+  const page = await ua.navigate(
+    `${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`,
+  );
   if (!('html' in page)) throw new Error('expected the login page');
   const csp = page.headers.get('content-security-policy')!;
   expect(csp).toMatch(/script-src 'self'(;|$)/);
@@ -146,21 +185,42 @@ test('STACK, the leak pattern every test applies to bodies, matches real stack t
 
   const client = await server.client({ grantTypes: ['authorization_code', 'client_credentials'] });
   const user = await server.user();
-  await server.prepared.shop.putItem({ itemId: 'ITEM_STACK', name: '品項', imgUrl: 'https://img.example.com/img/item.png', amount: 1 });
+  await server.prepared.shop.putItem({
+    itemId: 'ITEM_STACK',
+    name: '品項',
+    imgUrl: 'https://img.example.com/img/item.png',
+    amount: 1,
+  });
   const ua = new UserAgent(server.issuer);
   const authUrl = `${server.issuer}${ROUTES.oauth.authorization}?response_type=code&client_id=${client.client_id}&scope=openid profile buy&state=s&nonce=n&redirect_uri=${encodeURIComponent('http://127.0.0.1:9999/cb')}`;
   const login = await ua.navigate(authUrl);
-  const { callback } = await authorize(new UserAgent(server.issuer), authUrl, { username: user.username, password: user.password, consent: 'allow' });
-  const tokens = await form(server.issuer, ROUTES.oauth.token, basic(client), { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: 'http://127.0.0.1:9999/cb' });
+  const { callback } = await authorize(new UserAgent(server.issuer), authUrl, {
+    username: user.username,
+    password: user.password,
+    consent: 'allow',
+  });
+  const tokens = await form(server.issuer, ROUTES.oauth.token, basic(client), {
+    grant_type: 'authorization_code',
+    code: callback.searchParams.get('code')!,
+    redirect_uri: 'http://127.0.0.1:9999/cb',
+  });
   const bodies = [
     'html' in login ? login.html : '',
     await tokens.text(),
     ...(await Promise.all(
-      [ROUTES.openidConfiguration, ROUTES.oauth.jwks, ROUTES.apiItems, ROUTES.healthz, `${ROUTES.interaction}/unknown`, `${ROUTES.oauth.authorization}?client_id=nope`, ROUTES.demoCallback].map(
-        async (path) => (await fetch(`${server.issuer}${path}`)).text(),
-      ),
+      [
+        ROUTES.openidConfiguration,
+        ROUTES.oauth.jwks,
+        ROUTES.apiItems,
+        ROUTES.healthz,
+        `${ROUTES.interaction}/unknown`,
+        `${ROUTES.oauth.authorization}?client_id=nope`,
+        ROUTES.demoCallback,
+      ].map(async (path) => (await fetch(`${server.issuer}${path}`)).text()),
     )),
-    await (await fetch(`${server.issuer}${ROUTES.metrics}`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text(),
+    await (
+      await fetch(`${server.issuer}${ROUTES.metrics}`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text(),
   ];
   expect(bodies.filter((b) => b.length > 0)).toHaveLength(bodies.length);
   expect(bodies.filter((b) => STACK.test(b))).toEqual([]);

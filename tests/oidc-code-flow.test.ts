@@ -58,7 +58,11 @@ async function codeFlow(config: client.Configuration, user: User, opts: FlowOpti
     ...opts.params,
   });
   const ua = new UserAgent(server.issuer);
-  const { callback, shown } = await authorize(ua, url.href, { username: user.username, password: user.password, consent: 'allow' });
+  const { callback, shown } = await authorize(ua, url.href, {
+    username: user.username,
+    password: user.password,
+    consent: 'allow',
+  });
   const tokens = await client.authorizationCodeGrant(
     config,
     callback,
@@ -81,7 +85,10 @@ async function expectOAuthError(promise: Promise<unknown>, error: string, status
 
 describe('discovery (OpenID Connect Discovery 1.0, RFC 8414)', () => {
   test('the OIDC document and /.well-known/oauth-authorization-server name the same issuer exactly and the same endpoints (RFC 8414 §3)', async () => {
-    const oidcDoc = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const oidcDoc = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     const res = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
@@ -114,10 +121,16 @@ describe('discovery (OpenID Connect Discovery 1.0, RFC 8414)', () => {
   test('openid-client discovers the provider through both well-known documents with the same metadata', async () => {
     const c = await server.client();
     const viaOidc = await relyingParty(c);
-    const viaOAuth = await client.discovery(new URL(server.issuer), c.client_id, c.client_secret, client.ClientSecretBasic(c.client_secret!), {
-      execute: [client.allowInsecureRequests],
-      algorithm: 'oauth2',
-    });
+    const viaOAuth = await client.discovery(
+      new URL(server.issuer),
+      c.client_id,
+      c.client_secret,
+      client.ClientSecretBasic(c.client_secret!),
+      {
+        execute: [client.allowInsecureRequests],
+        algorithm: 'oauth2',
+      },
+    );
     const a = viaOidc.serverMetadata();
     const b = viaOAuth.serverMetadata();
     expect(a.issuer).toBe(server.issuer);
@@ -162,7 +175,10 @@ describe('authorization code flow (OIDC Core §3.1, RFC 7636)', () => {
 
     // The signature verifies with a key from the published jwks_uri (OIDC Core §3.1.3.7 step 6).
     const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
-    const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, jwks, { issuer: server.issuer, audience: c.client_id });
+    const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, jwks, {
+      issuer: server.issuer,
+      audience: c.client_id,
+    });
     expect(protectedHeader.alg).toBe('RS256');
     expect(payload.sub).toBe(user.id);
   });
@@ -194,7 +210,10 @@ describe('authorization code flow (OIDC Core §3.1, RFC 7636)', () => {
     const c = await server.client({ grantTypes: ['authorization_code', 'refresh_token'] });
     const user = await server.user();
     const config = await relyingParty(c);
-    const { tokens } = await codeFlow(config, user, { scope: 'openid offline_access profile', params: { prompt: 'consent' } });
+    const { tokens } = await codeFlow(config, user, {
+      scope: 'openid offline_access profile',
+      params: { prompt: 'consent' },
+    });
     const rt0 = tokens.refresh_token;
     expect(rt0).toEqual(expect.any(String));
     expect(tokens.scope!.split(' ').sort()).toEqual(['offline_access', 'openid', 'profile']);
@@ -221,17 +240,33 @@ describe('authorization code flow (OIDC Core §3.1, RFC 7636)', () => {
     const c = await server.client();
     const user = await server.user();
     const config = await relyingParty(c);
-    const { tokens } = await codeFlow(config, user, { scope: 'openid offline_access profile', params: { prompt: 'consent' } });
+    const { tokens } = await codeFlow(config, user, {
+      scope: 'openid offline_access profile',
+      params: { prompt: 'consent' },
+    });
     const now = Math.floor(Date.now() / 1000);
 
     const at = await client.tokenIntrospection(config, tokens.access_token, { token_type_hint: 'access_token' });
-    expect(at).toMatchObject({ active: true, sub: user.id, client_id: c.client_id, scope: 'openid offline_access profile', token_type: 'Bearer', iss: server.issuer });
+    expect(at).toMatchObject({
+      active: true,
+      sub: user.id,
+      client_id: c.client_id,
+      scope: 'openid offline_access profile',
+      token_type: 'Bearer',
+      iss: server.issuer,
+    });
     expect(at.iat).toBeGreaterThanOrEqual(now - 5);
     expect(at.iat).toBeLessThanOrEqual(now + 1);
     expect(at.exp! - at.iat!).toBe(server.config.ttl.accessToken);
 
     const rt = await client.tokenIntrospection(config, tokens.refresh_token!, { token_type_hint: 'refresh_token' });
-    expect(rt).toMatchObject({ active: true, sub: user.id, client_id: c.client_id, scope: 'openid offline_access profile', iss: server.issuer });
+    expect(rt).toMatchObject({
+      active: true,
+      sub: user.id,
+      client_id: c.client_id,
+      scope: 'openid offline_access profile',
+      iss: server.issuer,
+    });
     expect(rt.exp! - rt.iat!).toBe(server.config.ttl.refreshToken);
   });
 
@@ -253,7 +288,10 @@ describe('authorization code flow (OIDC Core §3.1, RFC 7636)', () => {
     const c = await server.client();
     const user = await server.user();
     const config = await relyingParty(c);
-    const { tokens } = await codeFlow(config, user, { scope: 'openid offline_access profile', params: { prompt: 'consent' } });
+    const { tokens } = await codeFlow(config, user, {
+      scope: 'openid offline_access profile',
+      params: { prompt: 'consent' },
+    });
     await client.tokenRevocation(config, tokens.refresh_token!, { token_type_hint: 'refresh_token' });
     expect(await client.tokenIntrospection(config, tokens.refresh_token!)).toEqual({ active: false });
     expect(await client.tokenIntrospection(config, tokens.access_token)).toEqual({ active: false });
@@ -287,7 +325,10 @@ describe('client_credentials (RFC 6749 §4.4)', () => {
   test('a client registered for client_credentials only, presenting another grant type → unauthorized_client (RFC 6749 §5.2)', async () => {
     const c = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
     const config = await relyingParty(c);
-    await expectOAuthError(client.genericGrantRequest(config, 'authorization_code', { code: 'x', redirect_uri: REDIRECT_URI }), 'unauthorized_client');
+    await expectOAuthError(
+      client.genericGrantRequest(config, 'authorization_code', { code: 'x', redirect_uri: REDIRECT_URI }),
+      'unauthorized_client',
+    );
   });
 });
 
@@ -306,7 +347,12 @@ describe('public client (RFC 7636, RFC 9700 §2.1.1)', () => {
     const c = await server.client({ authMethod: 'none' });
     const config = await relyingParty(c);
     const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid', state, nonce: client.randomNonce() });
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      state,
+      nonce: client.randomNonce(),
+    });
     const ua = new UserAgent(server.issuer);
     const res = await ua.request(url.href);
     expect(res.status).toBe(303);
@@ -331,9 +377,16 @@ describe('public client (RFC 7636, RFC 9700 §2.1.1)', () => {
       code_challenge_method: 'S256',
       state: 's1',
     });
-    const { callback } = await authorize(new UserAgent(server.issuer), url.href, { username: user.username, password: user.password, consent: 'allow' });
+    const { callback } = await authorize(new UserAgent(server.issuer), url.href, {
+      username: user.username,
+      password: user.password,
+      consent: 'allow',
+    });
     await expectOAuthError(
-      client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: 's1' }),
+      client.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: client.randomPKCECodeVerifier(),
+        expectedState: 's1',
+      }),
       'invalid_grant',
     );
   });
@@ -356,7 +409,11 @@ describe('an OIDC client asking for the API scopes (RFC 8707; README, "Tokens fo
     expect(info).toMatchObject({ active: true, sub: user.id, client_id: c.client_id, token_type: 'Bearer' });
     expect(info.scope!.split(' ').sort()).toEqual(['buy', 'buy_history', 'openid', 'profile']);
     expect(info.aud).toBeUndefined();
-    expect(await client.fetchUserInfo(config, tokens.access_token, user.id)).toEqual({ sub: user.id, name: user.username, preferred_username: user.username });
+    expect(await client.fetchUserInfo(config, tokens.access_token, user.id)).toEqual({
+      sub: user.id,
+      name: user.username,
+      preferred_username: user.username,
+    });
     expect(await apiMe(config, tokens.access_token)).toBe(200);
   });
 
@@ -415,7 +472,11 @@ describe('an OIDC client asking for the API scopes (RFC 8707; README, "Tokens fo
 
     const again = await client.refreshTokenGrant(config, userinfo.refresh_token!, { resource: api });
     expect(again.scope).toBe('profile buy buy_history');
-    expect(await client.tokenIntrospection(config, again.access_token)).toMatchObject({ active: true, aud: api, scope: 'profile buy buy_history' });
+    expect(await client.tokenIntrospection(config, again.access_token)).toMatchObject({
+      active: true,
+      aud: api,
+      scope: 'profile buy buy_history',
+    });
   });
 
   test('a client registered with scope "openid profile buy" gets exactly those: UserInfo token "openid profile buy", API token "profile buy" (README; RFC 6749 §3.3)', async () => {
@@ -425,9 +486,16 @@ describe('an OIDC client asking for the API scopes (RFC 8707; README, "Tokens fo
     const plain = await codeFlow(config, user, { scope: 'openid profile buy' });
     expect(plain.tokens.scope!.split(' ').sort()).toEqual(['buy', 'openid', 'profile']);
 
-    const forApi = await codeFlow(config, user, { scope: 'openid profile buy', tokenParams: { resource: server.config.apiResource } });
+    const forApi = await codeFlow(config, user, {
+      scope: 'openid profile buy',
+      tokenParams: { resource: server.config.apiResource },
+    });
     expect(forApi.tokens.scope).toBe('profile buy');
-    expect(await client.tokenIntrospection(config, forApi.tokens.access_token)).toMatchObject({ active: true, scope: 'profile buy', aud: server.config.apiResource });
+    expect(await client.tokenIntrospection(config, forApi.tokens.access_token)).toMatchObject({
+      active: true,
+      scope: 'profile buy',
+      aud: server.config.apiResource,
+    });
   });
 
   test('the same client asking also for buy_history gets error=invalid_scope at its redirect URI, which openid-client reports (RFC 6749 §4.1.2.1)', async () => {
@@ -447,7 +515,10 @@ describe('an OIDC client asking for the API scopes (RFC 8707; README, "Tokens fo
     const user = await server.user();
     const config = await relyingParty(c);
     await expectOAuthError(
-      codeFlow(config, user, { scope: 'openid profile buy', tokenParams: { resource: 'https://elsewhere.example/api' } }),
+      codeFlow(config, user, {
+        scope: 'openid profile buy',
+        tokenParams: { resource: 'https://elsewhere.example/api' },
+      }),
       'invalid_target',
     );
   });

@@ -32,13 +32,30 @@ afterAll(() => server.close());
 const at = (path: string) => `${server.issuer}${path}`;
 
 function authParams(params: Record<string, string> = {}): Record<string, string> {
-  return { response_type: 'code', client_id: rp.client_id, redirect_uri: REDIRECT, scope: 'openid profile', state: 'posted-state', ...params };
+  return {
+    response_type: 'code',
+    client_id: rp.client_id,
+    redirect_uri: REDIRECT,
+    scope: 'openid profile',
+    state: 'posted-state',
+    ...params,
+  };
 }
-const authUrl = (params: Record<string, string> = {}) => `${at(ROUTES.oauth.authorization)}?${new URLSearchParams(authParams(params))}`;
+const authUrl = (params: Record<string, string> = {}) =>
+  `${at(ROUTES.oauth.authorization)}?${new URLSearchParams(authParams(params))}`;
 
 /** One raw request, redirects not followed. */
-async function raw(method: string, url: string, init: { headers?: Record<string, string>; body?: string | Uint8Array | URLSearchParams } = {}) {
-  const res = await fetch(url, { method, redirect: 'manual', headers: { ...BROWSER, ...init.headers }, body: init.body });
+async function raw(
+  method: string,
+  url: string,
+  init: { headers?: Record<string, string>; body?: string | Uint8Array | URLSearchParams } = {},
+) {
+  const res = await fetch(url, {
+    method,
+    redirect: 'manual',
+    headers: { ...BROWSER, ...init.headers },
+    body: init.body,
+  });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
@@ -89,7 +106,11 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
     expect(callback.searchParams.get('iss')).toBe(server.issuer);
     const tokens = await exchange(callback.searchParams.get('code')!);
     expect(tokens.status).toBe(200);
-    expect(tokens.body).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String), id_token: expect.any(String) });
+    expect(tokens.body).toMatchObject({
+      token_type: 'Bearer',
+      access_token: expect.any(String),
+      id_token: expect.any(String),
+    });
   });
 
   test('with an existing session: straight to the redirect URI with a code, no page shown', async () => {
@@ -102,11 +123,17 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
     expect((await exchange(callback.searchParams.get('code')!)).status).toBe(200);
   });
 
-  test('openid-client\'s own request (PKCE, nonce), posted: the ID token validates', async () => {
+  test("openid-client's own request (PKCE, nonce), posted: the ID token validates", async () => {
     const user = await server.user();
-    const config = await client.discovery(new URL(server.issuer), rp.client_id, rp.client_secret, client.ClientSecretBasic(rp.client_secret!), {
-      execute: [client.allowInsecureRequests],
-    });
+    const config = await client.discovery(
+      new URL(server.issuer),
+      rp.client_id,
+      rp.client_secret,
+      client.ClientSecretBasic(rp.client_secret!),
+      {
+        execute: [client.allowInsecureRequests],
+      },
+    );
     const pkceCodeVerifier = client.randomPKCECodeVerifier();
     const expectedNonce = client.randomNonce();
     const expectedState = client.randomState();
@@ -118,8 +145,17 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
       code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
       code_challenge_method: 'S256',
     });
-    const { callback } = await authorize(new UserAgent(server.issuer, BROWSER), url.href, { ...user, consent: 'allow', post: true });
-    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier, expectedNonce, expectedState, idTokenExpected: true });
+    const { callback } = await authorize(new UserAgent(server.issuer, BROWSER), url.href, {
+      ...user,
+      consent: 'allow',
+      post: true,
+    });
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier,
+      expectedNonce,
+      expectedState,
+      idTokenExpected: true,
+    });
     expect(tokens.claims()?.sub).toBe(user.id);
   });
 
@@ -141,11 +177,14 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
     expect((await exchange(callback.searchParams.get('code')!)).status).toBe(200);
   });
 
-  test('`request` is passed on untouched: the answer is the library\'s, as for the same GET', async () => {
+  test("`request` is passed on untouched: the answer is the library's, as for the same GET", async () => {
     // Request objects are not enabled here (request_not_supported, OIDC Core §6.3).
     const params = authParams({ request: 'eyJhbGciOiJub25lIn0.eyJzdGF0ZSI6Ing.' });
     const viaGet = await raw('GET', authUrl(params));
-    const posted = await raw('POST', at(ROUTES.oauth.authorization), { headers: FORM, body: new URLSearchParams(params) });
+    const posted = await raw('POST', at(ROUTES.oauth.authorization), {
+      headers: FORM,
+      body: new URLSearchParams(params),
+    });
     expect(posted.status).toBe(303);
     const viaPost = await raw('GET', new URL(posted.headers.get('location')!, server.issuer).href);
     expect(viaPost.status).toBe(viaGet.status);
@@ -163,7 +202,10 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
   });
 
   test('fields also in the query are merged when distinct; a field in both is refused (400 invalid_request)', async () => {
-    const merged = await raw('POST', `${at(ROUTES.oauth.authorization)}?ui_locales=en`, { headers: FORM, body: 'client_id=x&scope=openid' });
+    const merged = await raw('POST', `${at(ROUTES.oauth.authorization)}?ui_locales=en`, {
+      headers: FORM,
+      body: 'client_id=x&scope=openid',
+    });
     expect(merged.status).toBe(303);
     expect(merged.headers.get('location')).toBe(`${ROUTES.oauth.authorization}?ui_locales=en&client_id=x&scope=openid`);
 
@@ -181,7 +223,9 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
     const res = await raw('GET', new URL(posted.headers.get('location')!, server.issuer).href);
     const viaGet = await raw('GET', `${at(ROUTES.oauth.authorization)}?${body}`);
     expect(res.status).toBe(viaGet.status);
-    const error = res.headers.get('location') ? new URL(res.headers.get('location')!).searchParams.get('error') : /<code>(\w+)<\/code>/.exec(res.text)?.[1];
+    const error = res.headers.get('location')
+      ? new URL(res.headers.get('location')!).searchParams.get('error')
+      : /<code>(\w+)<\/code>/.exec(res.text)?.[1];
     expect(error).toBe('invalid_request');
   });
 
@@ -195,10 +239,18 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
       { 'content-type': ';;;=' },
       { ...FORM, 'content-encoding': 'gzip' },
     ]) {
-      expectErrorPage(await raw('POST', at(ROUTES.oauth.authorization), { headers, body }), 415, /application\/x-www-form-urlencoded|content-encoding/);
+      expectErrorPage(
+        await raw('POST', at(ROUTES.oauth.authorization), { headers, body }),
+        415,
+        /application\/x-www-form-urlencoded|content-encoding/,
+      );
     }
     // No content type with a body is not a form either; no body at all is an empty form.
-    expectErrorPage(await raw('POST', at(ROUTES.oauth.authorization), { body: new TextEncoder().encode(body) }), 415, /x-www-form-urlencoded/);
+    expectErrorPage(
+      await raw('POST', at(ROUTES.oauth.authorization), { body: new TextEncoder().encode(body) }),
+      415,
+      /x-www-form-urlencoded/,
+    );
     const empty = await raw('POST', at(ROUTES.oauth.authorization));
     expect(empty.status).toBe(303);
     expect(empty.headers.get('location')).toBe(ROUTES.oauth.authorization);
@@ -208,7 +260,11 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
     const big = new URLSearchParams(authParams({ login_hint: 'a'.repeat(MAX_QUERY_BYTES) }));
     expectErrorPage(await raw('POST', at(ROUTES.oauth.authorization), { headers: FORM, body: big }), 413, /too large/);
     // 100 KB, announced by Content-Length.
-    expectErrorPage(await raw('POST', at(ROUTES.oauth.authorization), { headers: FORM, body: `state=${'a'.repeat(100 * 1024)}` }), 413, /too large/);
+    expectErrorPage(
+      await raw('POST', at(ROUTES.oauth.authorization), { headers: FORM, body: `state=${'a'.repeat(100 * 1024)}` }),
+      413,
+      /too large/,
+    );
     // 100 KB, chunked: no Content-Length to go by, refused while it streams in.
     const chunked = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -216,12 +272,25 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
         controller.close();
       },
     });
-    const streamed = await fetch(at(ROUTES.oauth.authorization), { method: 'POST', headers: { ...BROWSER, ...FORM }, body: chunked, duplex: 'half' } as RequestInit);
-    expectErrorPage({ status: streamed.status, headers: streamed.headers, text: await streamed.text() }, 413, /too large/);
+    const streamed = await fetch(at(ROUTES.oauth.authorization), {
+      method: 'POST',
+      headers: { ...BROWSER, ...FORM },
+      body: chunked,
+      duplex: 'half',
+    } as RequestInit);
+    expectErrorPage(
+      { status: streamed.status, headers: streamed.headers, text: await streamed.text() },
+      413,
+      /too large/,
+    );
     // Raw UTF-8 in a body is legal and three times as long percent-encoded in a URL.
     const raw3 = `${new URLSearchParams(authParams())}&login_hint=${'é'.repeat(1500)}`;
     expect(Buffer.byteLength(raw3)).toBeLessThan(MAX_QUERY_BYTES);
-    expectErrorPage(await raw('POST', at(ROUTES.oauth.authorization), { headers: FORM, body: raw3 }), 413, /push it first \(PAR\)/);
+    expectErrorPage(
+      await raw('POST', at(ROUTES.oauth.authorization), { headers: FORM, body: raw3 }),
+      413,
+      /push it first \(PAR\)/,
+    );
     // Just under the limit is fine, and the redirected GET is within Node's header limit.
     const fits = new URLSearchParams(authParams({ login_hint: 'a'.repeat(MAX_QUERY_BYTES - 300) }));
     const ok = await raw('POST', at(ROUTES.oauth.authorization), { headers: FORM, body: fits });
@@ -236,7 +305,10 @@ describe('POST /oauth/authorize (OIDC Core §3.1.2.1, Form Serialization)', () =
       const put = await raw('PUT', at(path), { headers: FORM, body: 'a=b' });
       expect(put.status).toBe(405);
       expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
-      expect(JSON.parse(put.text)).toEqual({ error: 'invalid_request', error_description: 'method not allowed; allowed: GET, HEAD, POST' });
+      expect(JSON.parse(put.text)).toEqual({
+        error: 'invalid_request',
+        error_description: 'method not allowed; allowed: GET, HEAD, POST',
+      });
       expect((await raw('HEAD', at(path))).status).not.toBe(405);
     }
   });
@@ -252,7 +324,11 @@ describe('POST /oauth/logout (RP-Initiated Logout 1.0 §2)', () => {
     const ua = new UserAgent(server.issuer, BROWSER);
     const idToken = await signedIn(ua, await server.user());
 
-    const form = new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: LOGGED_OUT, state: 'bye-post' });
+    const form = new URLSearchParams({
+      id_token_hint: idToken,
+      post_logout_redirect_uri: LOGGED_OUT,
+      state: 'bye-post',
+    });
     const confirm = await ua.navigate(at(ROUTES.oauth.end_session), { method: 'POST', body: form });
     if (!isPage(confirm)) throw new Error(`expected the confirmation page, was sent to ${confirm.redirect}`);
     expect(confirm.status).toBe(200);
@@ -276,7 +352,10 @@ describe('POST /oauth/logout (RP-Initiated Logout 1.0 §2)', () => {
   test('the confirm route still needs its xsrf field: a POST without it signs nobody out', async () => {
     const ua = new UserAgent(server.issuer, BROWSER);
     await signedIn(ua, await server.user());
-    const forged = await ua.request(`${ROUTES.oauth.end_session}/confirm`, { method: 'POST', body: new URLSearchParams({ logout: 'yes' }) });
+    const forged = await ua.request(`${ROUTES.oauth.end_session}/confirm`, {
+      method: 'POST',
+      body: new URLSearchParams({ logout: 'yes' }),
+    });
     expect(forged.status).toBe(400);
     expect(forged.headers.get('location')).toBeNull();
     const silent = await ua.navigate(authUrl({ prompt: 'none' }));
@@ -288,7 +367,11 @@ describe('POST /oauth/logout (RP-Initiated Logout 1.0 §2)', () => {
     const idToken = await signedIn(ua, await server.user());
     const step = await ua.navigate(at(ROUTES.oauth.end_session), {
       method: 'POST',
-      body: new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://evil.example/after', state: 's' }),
+      body: new URLSearchParams({
+        id_token_hint: idToken,
+        post_logout_redirect_uri: 'https://evil.example/after',
+        state: 's',
+      }),
     });
     if (!isPage(step)) throw new Error(`was sent to ${step.redirect}`);
     expect(step.status).toBe(400);
@@ -297,8 +380,18 @@ describe('POST /oauth/logout (RP-Initiated Logout 1.0 §2)', () => {
   });
 
   test('a wrong content type is refused with 415, a form too large for a URL with 413, on our error page', async () => {
-    expectErrorPage(await raw('POST', at(ROUTES.oauth.end_session), { headers: { 'content-type': 'application/json' }, body: '{"state":"x"}' }), 415, /x-www-form-urlencoded/);
-    const tooLong = await raw('POST', at(ROUTES.oauth.end_session), { headers: FORM, body: `state=${'é'.repeat(1500)}` });
+    expectErrorPage(
+      await raw('POST', at(ROUTES.oauth.end_session), {
+        headers: { 'content-type': 'application/json' },
+        body: '{"state":"x"}',
+      }),
+      415,
+      /x-www-form-urlencoded/,
+    );
+    const tooLong = await raw('POST', at(ROUTES.oauth.end_session), {
+      headers: FORM,
+      body: `state=${'é'.repeat(1500)}`,
+    });
     expectErrorPage(tooLong, 413, /request too large/);
     expect(tooLong.text).not.toContain('PAR');
   });

@@ -50,7 +50,10 @@ let web: Registered;
 let user: Person;
 
 // Several nodes share their secrets through the environment, as in production.
-const shared = { COOKIE_KEYS: randomBytes(32).toString('base64url'), SECRET_KEY: randomBytes(32).toString('base64url') };
+const shared = {
+  COOKIE_KEYS: randomBytes(32).toString('base64url'),
+  SECRET_KEY: randomBytes(32).toString('base64url'),
+};
 
 /** Every node and CLI run: same database, same secrets, same issuer. */
 const env = (extra: Record<string, string> = {}) => ({
@@ -90,7 +93,10 @@ function expectEnvelope503(res: ApiResponse) {
 }
 
 function expectBought(res: ApiResponse) {
-  expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { code: 0, success: true, msg: '購買成功', ts: expect.any(Number) } });
+  expect({ status: res.status, body: res.body }).toEqual({
+    status: 200,
+    body: { code: 0, success: true, msg: '購買成功', ts: expect.any(Number) },
+  });
 }
 
 const migrationDirs = () =>
@@ -112,23 +118,58 @@ test('migrations apply on an empty database and are recorded; a second node, and
 
   a = await spawnServer(env({ PORT: String(portA) }));
   console.log(`node A on an empty PostgreSQL database: healthy after ${a.startMs} ms`);
-  const applied = await sql<{ name: string; checksum: string; applied_at: string }>(url, 'SELECT "name", "checksum", "applied_at" FROM "_app_migrations" ORDER BY "name"');
+  const applied = await sql<{ name: string; checksum: string; applied_at: string }>(
+    url,
+    'SELECT "name", "checksum", "applied_at" FROM "_app_migrations" ORDER BY "name"',
+  );
   expect(applied.map((m) => m.name)).toEqual(migrationDirs());
-  for (const m of applied) expect(m.checksum).toBe(sha256(join(ROOT, 'prisma', 'pg', 'migrations', m.name, 'migration.sql')));
-  const tables = (await sql<{ table_name: string }>(url, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)).map((t) => t.table_name);
-  expect(tables).toEqual(expect.arrayContaining(['_app_migrations', 'OidcArtifact', 'OidcClient', 'Consent', 'SigningKey', 'Account', 'Item', 'Order']));
+  for (const m of applied)
+    expect(m.checksum).toBe(sha256(join(ROOT, 'prisma', 'pg', 'migrations', m.name, 'migration.sql')));
+  const tables = (
+    await sql<{ table_name: string }>(
+      url,
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+    )
+  ).map((t) => t.table_name);
+  expect(tables).toEqual(
+    expect.arrayContaining([
+      '_app_migrations',
+      'OidcArtifact',
+      'OidcClient',
+      'Consent',
+      'SigningKey',
+      'Account',
+      'Item',
+      'Order',
+    ]),
+  );
   const keys = await sql(url, 'SELECT "kid", "alg" FROM "SigningKey" ORDER BY "alg"');
   expect(keys.map((k) => k.alg)).toEqual(['ES256', 'RS256']);
 
   // The command line prepares the same database (migrations, keys) before each command.
   web = await cliClient(env());
   user = await cliUser(env());
-  await cli('item:create', ['--item-id', 'ITEM_P', '--name', '品項P', '--img-url', 'https://img.example.com/img/item_p.png', '--amount', '100'], env());
+  await cli(
+    'item:create',
+    [
+      '--item-id',
+      'ITEM_P',
+      '--name',
+      '品項P',
+      '--img-url',
+      'https://img.example.com/img/item_p.png',
+      '--amount',
+      '100',
+    ],
+    env(),
+  );
 
   // Node B: same database, same issuer, its own port.
   b = await spawnServer(env({ PORT: String(await freePort()) }));
   console.log(`node B on the migrated database: healthy after ${b.startMs} ms`);
-  expect(await sql(url, 'SELECT "name", "checksum", "applied_at" FROM "_app_migrations" ORDER BY "name"')).toEqual(applied);
+  expect(await sql(url, 'SELECT "name", "checksum", "applied_at" FROM "_app_migrations" ORDER BY "name"')).toEqual(
+    applied,
+  );
   expect(await sql(url, 'SELECT "kid", "alg" FROM "SigningKey" ORDER BY "alg"')).toEqual(keys);
 }, 60_000);
 
@@ -136,11 +177,22 @@ test("the seed's code flow with a multipart token request; /api/me, a purchase a
   const { code } = await authorizationCode(a.base, web, user, 'profile buy buy_history');
   const token = await redeemMultipart(a.base, web, code);
   expect(token.status).toBe(200);
-  expect(token.body).toMatchObject({ token_type: 'Bearer', scope: 'profile buy buy_history', access_token: expect.any(String) });
+  expect(token.body).toMatchObject({
+    token_type: 'Bearer',
+    scope: 'profile buy buy_history',
+    access_token: expect.any(String),
+  });
   const at = token.body.access_token as string;
 
   const me = await call(a.base, '/api/me', { token: at });
-  expect(me.body).toEqual({ code: 0, success: true, username: user.username, server_id: user.server_id, msg: '查詢成功', ts: expect.any(Number) });
+  expect(me.body).toEqual({
+    code: 0,
+    success: true,
+    username: user.username,
+    server_id: user.server_id,
+    msg: '查詢成功',
+    ts: expect.any(Number),
+  });
   expectBought(await buy(a.base, at, 'ITEM_P', '20230901120000123456'));
   expectBought(await buy(a.base, at, 'ITEM_P', '20230901120000123456'));
   const conflict = await buy(a.base, at, 'NO_SUCH_ITEM', '20230901120000123456');
@@ -151,7 +203,16 @@ test("the seed's code flow with a multipart token request; /api/me, a purchase a
     success: true,
     msg: '查詢成功',
     ts: expect.any(Number),
-    orders: [{ tx_id: '20230901120000123456', item_id: 'ITEM_P', item_name: '品項P', item_img_url: 'https://img.example.com/img/item_p.png', amount: '100', buy_at: '1693574542' }],
+    orders: [
+      {
+        tx_id: '20230901120000123456',
+        item_id: 'ITEM_P',
+        item_name: '品項P',
+        item_img_url: 'https://img.example.com/img/item_p.png',
+        amount: '100',
+        buy_at: '1693574542',
+      },
+    ],
     next_cursor: null,
   });
   // A code works once, on any node.
@@ -169,22 +230,37 @@ test('refresh tokens rotate, across nodes; reusing a rotated one revokes the gra
 
   const r1 = await postForm(`${a.base}/oauth/token`, web, { grant_type: 'refresh_token', refresh_token: rt0 });
   expect(r1.status).toBe(200);
-  const r2 = await postForm(`${b.base}/oauth/token`, web, { grant_type: 'refresh_token', refresh_token: r1.body.refresh_token });
+  const r2 = await postForm(`${b.base}/oauth/token`, web, {
+    grant_type: 'refresh_token',
+    refresh_token: r1.body.refresh_token,
+  });
   expect(r2.status).toBe(200);
   expect(new Set([rt0, r1.body.refresh_token, r2.body.refresh_token]).size).toBe(3);
   expect((await introspect(a.base, web, r2.body.access_token)).body).toMatchObject({ active: true, sub: user.id });
 
   // r1's refresh token was already used: presenting it again is reuse.
-  const reuse = await postForm(`${a.base}/oauth/token`, web, { grant_type: 'refresh_token', refresh_token: r1.body.refresh_token });
+  const reuse = await postForm(`${a.base}/oauth/token`, web, {
+    grant_type: 'refresh_token',
+    refresh_token: r1.body.refresh_token,
+  });
   expect({ status: reuse.status, error: reuse.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
-  const newest = await postForm(`${b.base}/oauth/token`, web, { grant_type: 'refresh_token', refresh_token: r2.body.refresh_token });
+  const newest = await postForm(`${b.base}/oauth/token`, web, {
+    grant_type: 'refresh_token',
+    refresh_token: r2.body.refresh_token,
+  });
   expect({ status: newest.status, error: newest.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
   expect((await introspect(b.base, web, r2.body.access_token)).body).toEqual({ active: false });
 }, 30_000);
 
 test('revocation (RFC 7009) at one node → introspection (RFC 7662) answers {active:false} and /api refuses the token at both', async () => {
   const at = await seedToken(a.base, web, user);
-  expect((await introspect(a.base, web, at)).body).toMatchObject({ active: true, sub: user.id, client_id: web.client_id, scope: 'profile buy buy_history', iss: issuer });
+  expect((await introspect(a.base, web, at)).body).toMatchObject({
+    active: true,
+    sub: user.id,
+    client_id: web.client_id,
+    scope: 'profile buy buy_history',
+    iss: issuer,
+  });
   const revoked = await postForm(`${b.base}/oauth/revoke`, web, { token: at, token_type_hint: 'access_token' });
   expect(revoked.status).toBe(200);
   for (const node of [a, b]) {
@@ -200,15 +276,19 @@ test('twenty concurrent identical purchases, split over two nodes, record exactl
   const at = await seedToken(a.base, web, buyer);
   for (let round = 0; round < 5; round++) {
     const tx = `RACE-${round}`;
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => buy(i % 2 ? a.base : b.base, at, 'ITEM_P', tx)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => buy(i % 2 ? a.base : b.base, at, 'ITEM_P', tx)),
+    );
     for (const res of answers) expectBought(res);
-    expect(await sql(url, 'SELECT COUNT(*)::int AS n FROM "Order" WHERE "accountId" = $1 AND "txId" = $2', [buyer.id, tx])).toEqual([{ n: 1 }]);
+    expect(
+      await sql(url, 'SELECT COUNT(*)::int AS n FROM "Order" WHERE "accountId" = $1 AND "txId" = $2', [buyer.id, tx]),
+    ).toEqual([{ n: 1 }]);
   }
   const orders = await allOrders(b.base, at);
   expect(orders.map((o: Json) => o.tx_id).sort()).toEqual(['RACE-0', 'RACE-1', 'RACE-2', 'RACE-3', 'RACE-4']);
 }, 30_000);
 
-test('two nodes, one issuer: a code from node A is redeemed at node B; a token issued by A works at B\'s /api/me and introspection; ID tokens from either verify with either\'s JWKS', async () => {
+test("two nodes, one issuer: a code from node A is redeemed at node B; a token issued by A works at B's /api/me and introspection; ID tokens from either verify with either's JWKS", async () => {
   for (const node of [a, b]) {
     const meta = (await (await fetch(`${node.base}/.well-known/openid-configuration`)).json()) as Json;
     expect(meta.issuer).toBe(issuer);
@@ -220,15 +300,29 @@ test('two nodes, one issuer: a code from node A is redeemed at node B; a token i
   expect(me.body).toMatchObject({ code: 0, success: true, username: user.username });
 
   const atA = await seedToken(a.base, web, user);
-  expect((await call(b.base, '/api/me', { token: atA })).body).toMatchObject({ code: 0, success: true, username: user.username });
-  expect((await introspect(b.base, web, atA)).body).toMatchObject({ active: true, sub: user.id, client_id: web.client_id });
+  expect((await call(b.base, '/api/me', { token: atA })).body).toMatchObject({
+    code: 0,
+    success: true,
+    username: user.username,
+  });
+  expect((await introspect(b.base, web, atA)).body).toMatchObject({
+    active: true,
+    sub: user.id,
+    client_id: web.client_id,
+  });
 
   expect(await jwks(a.base)).toEqual(await jwks(b.base));
-  for (const [signer, verifier] of [[a, b], [b, a]] as const) {
+  for (const [signer, verifier] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     const { code: c } = await authorizationCode(signer.base, web, user, 'openid profile', { nonce: 'n-0S6_WzA2Mj' });
     const res = await postForm(`${signer.base}/oauth/token`, web, { grant_type: 'authorization_code', code: c });
     expect(res.status).toBe(200);
-    const { payload } = await jwtVerify(res.body.id_token, createLocalJWKSet(await jwks(verifier.base)), { issuer, audience: web.client_id });
+    const { payload } = await jwtVerify(res.body.id_token, createLocalJWKSet(await jwks(verifier.base)), {
+      issuer,
+      audience: web.client_id,
+    });
     expect(payload).toMatchObject({ sub: user.id, nonce: 'n-0S6_WzA2Mj' });
   }
 }, 30_000);
@@ -238,16 +332,33 @@ test('PostgreSQL stops while the nodes run: /healthz 503, the API a clean 503 en
   expect((await call(b.base, '/api/me', { token: at })).status).toBe(200);
   const pids = [a.child.pid, b.child.pid];
   // What the OAuth endpoints answered during the outage, checked after the recovery has been checked too.
-  const oauthAnswers: { node: string; endpoint: string; status: number; contentType: string | null; error: unknown; leaks: boolean }[] = [];
+  const oauthAnswers: {
+    node: string;
+    endpoint: string;
+    status: number;
+    contentType: string | null;
+    error: unknown;
+    leaks: boolean;
+  }[] = [];
 
   const down = Date.now();
   await pgs!.outage();
   try {
-    for (const [name, node] of [['A', a], ['B', b]] as const) {
-      const ms = await waitFor('/healthz to answer 503', async () => (await fetch(`${node.base}/healthz`)).status === 503, 15_000);
+    for (const [name, node] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
+      const ms = await waitFor(
+        '/healthz to answer 503',
+        async () => (await fetch(`${node.base}/healthz`)).status === 503,
+        15_000,
+      );
       console.log(`outage: ${name} /healthz 503 after ${ms} ms`);
       const health = await fetch(`${node.base}/healthz`);
-      expect({ status: health.status, body: await health.json() }).toEqual({ status: 503, body: { status: 'unavailable' } });
+      expect({ status: health.status, body: await health.json() }).toEqual({
+        status: 503,
+        body: { status: 'unavailable' },
+      });
 
       expectEnvelope503(await call(node.base, '/api/me', { token: at }));
       expectEnvelope503(await call(node.base, '/api/orders', { token: at }));
@@ -258,8 +369,18 @@ test('PostgreSQL stops while the nodes run: /healthz 503, the API a clean 503 en
         ['/oauth/introspect', { token: at }],
       ] as const) {
         const res = await postForm(`${node.base}${endpoint}`, web, fields);
-        oauthAnswers.push({ node: name, endpoint, status: res.status, contentType: res.headers.get('content-type'), error: res.body?.error, leaks: STACK.test(res.text) });
-        if (res.status !== 503) console.log(`outage: ${name} ${endpoint} answered ${res.status} ${res.headers.get('content-type')}: ${res.text.slice(0, 300)}`);
+        oauthAnswers.push({
+          node: name,
+          endpoint,
+          status: res.status,
+          contentType: res.headers.get('content-type'),
+          error: res.body?.error,
+          leaks: STACK.test(res.text),
+        });
+        if (res.status !== 503)
+          console.log(
+            `outage: ${name} ${endpoint} answered ${res.status} ${res.headers.get('content-type')}: ${res.text.slice(0, 300)}`,
+          );
       }
     }
     // Still the same processes, still running.
@@ -268,8 +389,15 @@ test('PostgreSQL stops while the nodes run: /healthz 503, the API a clean 503 en
     await pgs!.recover();
   }
   const back = Date.now();
-  for (const [name, node] of [['A', a], ['B', b]] as const) {
-    const ms = await waitFor('/healthz to answer 200 again', async () => (await fetch(`${node.base}/healthz`)).status === 200, 20_000);
+  for (const [name, node] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
+    const ms = await waitFor(
+      '/healthz to answer 200 again',
+      async () => (await fetch(`${node.base}/healthz`)).status === 200,
+      20_000,
+    );
     console.log(`recovery: ${name} /healthz 200 ${ms} ms after PostgreSQL was back (down for ${back - down} ms)`);
   }
   expect([a.alive(), b.alive(), a.child.pid, b.child.pid]).toEqual([true, true, ...pids]);
@@ -298,28 +426,59 @@ test('PostgreSQL stops while the nodes run: /healthz 503, the API a clean 503 en
 test('two nodes started at the same moment on an empty database both come up, with the migrations applied once and the same signing keys', async () => {
   const raceUrl = await pgs!.createDatabase('oidc_race');
   const [portC, portD] = [await freePort(), await freePort()];
-  const raceEnv = (port: number) => env({ DATABASE_URL: raceUrl, ISSUER: `http://127.0.0.1:${portC}`, PORT: String(port) });
+  const raceEnv = (port: number) =>
+    env({ DATABASE_URL: raceUrl, ISSUER: `http://127.0.0.1:${portC}`, PORT: String(port) });
   const [c, d] = await Promise.all([spawnServer(raceEnv(portC)), spawnServer(raceEnv(portD))]);
-  expect(await sql(raceUrl, 'SELECT "name", COUNT(*)::int AS n FROM "_app_migrations" GROUP BY "name" ORDER BY "name"')).toEqual(
-    migrationDirs().map((name) => ({ name, n: 1 })),
-  );
+  expect(
+    await sql(raceUrl, 'SELECT "name", COUNT(*)::int AS n FROM "_app_migrations" GROUP BY "name" ORDER BY "name"'),
+  ).toEqual(migrationDirs().map((name) => ({ name, n: 1 })));
   // Both nodes sign with the same key, and publish it: a client may fetch the JWKS from either node.
   const raceClient = await cliClient(env({ DATABASE_URL: raceUrl, ISSUER: `http://127.0.0.1:${portC}` }));
   const raceUser = await cliUser(env({ DATABASE_URL: raceUrl, ISSUER: `http://127.0.0.1:${portC}` }));
-  const checks: { signedBy: string; kid?: string; verifiedWith: string; publishedKids: (string | undefined)[]; verified: boolean }[] = [];
-  for (const [[signedBy, signer], [verifiedWith, verifier]] of [[['C', c], ['D', d]], [['D', d], ['C', c]]] as const) {
+  const checks: {
+    signedBy: string;
+    kid?: string;
+    verifiedWith: string;
+    publishedKids: (string | undefined)[];
+    verified: boolean;
+  }[] = [];
+  for (const [[signedBy, signer], [verifiedWith, verifier]] of [
+    [
+      ['C', c],
+      ['D', d],
+    ],
+    [
+      ['D', d],
+      ['C', c],
+    ],
+  ] as const) {
     const { code } = await authorizationCode(signer.base, raceClient, raceUser, 'openid');
     const res = await postForm(`${signer.base}/oauth/token`, raceClient, { grant_type: 'authorization_code', code });
     expect(res.status).toBe(200);
     const set = await jwks(verifier.base);
-    const verified = await jwtVerify(res.body.id_token, createLocalJWKSet(set), { issuer: `http://127.0.0.1:${portC}`, audience: raceClient.client_id }).then(
+    const verified = await jwtVerify(res.body.id_token, createLocalJWKSet(set), {
+      issuer: `http://127.0.0.1:${portC}`,
+      audience: raceClient.client_id,
+    }).then(
       () => true,
       () => false,
     );
-    checks.push({ signedBy, kid: decodeProtectedHeader(res.body.id_token).kid, verifiedWith, publishedKids: set.keys.map((k) => k.kid), verified });
+    checks.push({
+      signedBy,
+      kid: decodeProtectedHeader(res.body.id_token).kid,
+      verifiedWith,
+      publishedKids: set.keys.map((k) => k.kid),
+      verified,
+    });
   }
-  const stored = await sql(raceUrl, 'SELECT "alg", COUNT(*)::int AS n FROM "SigningKey" WHERE "retiredAt" IS NULL GROUP BY "alg" ORDER BY "alg"');
-  if (!checks.every((x) => x.verified)) console.log(`concurrent start: active signing keys in the database ${JSON.stringify(stored)}; ${JSON.stringify(checks)}`);
+  const stored = await sql(
+    raceUrl,
+    'SELECT "alg", COUNT(*)::int AS n FROM "SigningKey" WHERE "retiredAt" IS NULL GROUP BY "alg" ORDER BY "alg"',
+  );
+  if (!checks.every((x) => x.verified))
+    console.log(
+      `concurrent start: active signing keys in the database ${JSON.stringify(stored)}; ${JSON.stringify(checks)}`,
+    );
   expect(checks.map(({ signedBy, verifiedWith, verified }) => ({ signedBy, verifiedWith, verified }))).toEqual([
     { signedBy: 'C', verifiedWith: 'D', verified: true },
     { signedBy: 'D', verifiedWith: 'C', verified: true },

@@ -45,8 +45,21 @@ describe.each(kinds)('on %s', (_name, url) => {
 
   test('every column written by the layer is read back by the layer and by Prisma', async () => {
     const expiresAt = later(3600);
-    await artifacts().upsert({ model: 'DeviceCode', id: 'rt1', payload: '{"a":"é ✓"}', grantId: 'g1', userCode: 'UC-1', uid: 'u1', expiresAt });
-    expect(await artifacts().find('DeviceCode', 'rt1')).toEqual({ payload: '{"a":"é ✓"}', grantId: 'g1', expiresAt, consumedAt: null });
+    await artifacts().upsert({
+      model: 'DeviceCode',
+      id: 'rt1',
+      payload: '{"a":"é ✓"}',
+      grantId: 'g1',
+      userCode: 'UC-1',
+      uid: 'u1',
+      expiresAt,
+    });
+    expect(await artifacts().find('DeviceCode', 'rt1')).toEqual({
+      payload: '{"a":"é ✓"}',
+      grantId: 'g1',
+      expiresAt,
+      consumedAt: null,
+    });
     expect(await artifacts().findByUid('DeviceCode', 'u1')).toMatchObject({ payload: '{"a":"é ✓"}' });
     expect(await artifacts().findByUserCode('DeviceCode', 'UC-1')).toMatchObject({ payload: '{"a":"é ✓"}' });
     expect(await artifacts().findByUid('Session', 'u1')).toBeUndefined();
@@ -54,58 +67,166 @@ describe.each(kinds)('on %s', (_name, url) => {
     const at = later(-5);
     expect(await artifacts().consume('DeviceCode', 'rt1', at)).toBe(true);
     const row = await database.db.oidcArtifact.findUnique({ where: { model_id: { model: 'DeviceCode', id: 'rt1' } } });
-    expect(row).toEqual({ model: 'DeviceCode', id: 'rt1', payload: '{"a":"é ✓"}', grantId: 'g1', userCode: 'UC-1', uid: 'u1', expiresAt, consumedAt: at });
+    expect(row).toEqual({
+      model: 'DeviceCode',
+      id: 'rt1',
+      payload: '{"a":"é ✓"}',
+      grantId: 'g1',
+      userCode: 'UC-1',
+      uid: 'u1',
+      expiresAt,
+      consumedAt: at,
+    });
   });
 
   test('a row Prisma wrote is read by the layer with the same instants', async () => {
     const expiresAt = later(60);
     const consumedAt = later(-60);
-    await database.db.oidcArtifact.create({ data: { model: 'AuthorizationCode', id: 'pw1', payload: '{}', grantId: 'g2', uid: 'u2', userCode: 'UC-2', expiresAt, consumedAt } });
-    expect(await artifacts().find('AuthorizationCode', 'pw1')).toEqual({ payload: '{}', grantId: 'g2', expiresAt, consumedAt });
-    expect(await artifacts().findByUid('AuthorizationCode', 'u2')).toEqual({ payload: '{}', grantId: 'g2', expiresAt, consumedAt });
-    expect(await artifacts().findByUserCode('AuthorizationCode', 'UC-2')).toEqual({ payload: '{}', grantId: 'g2', expiresAt, consumedAt });
+    await database.db.oidcArtifact.create({
+      data: {
+        model: 'AuthorizationCode',
+        id: 'pw1',
+        payload: '{}',
+        grantId: 'g2',
+        uid: 'u2',
+        userCode: 'UC-2',
+        expiresAt,
+        consumedAt,
+      },
+    });
+    expect(await artifacts().find('AuthorizationCode', 'pw1')).toEqual({
+      payload: '{}',
+      grantId: 'g2',
+      expiresAt,
+      consumedAt,
+    });
+    expect(await artifacts().findByUid('AuthorizationCode', 'u2')).toEqual({
+      payload: '{}',
+      grantId: 'g2',
+      expiresAt,
+      consumedAt,
+    });
+    expect(await artifacts().findByUserCode('AuthorizationCode', 'UC-2')).toEqual({
+      payload: '{}',
+      grantId: 'g2',
+      expiresAt,
+      consumedAt,
+    });
     await database.db.oidcArtifact.create({ data: { model: 'Session', id: 'pw2', payload: '{}' } });
-    expect(await artifacts().find('Session', 'pw2')).toEqual({ payload: '{}', grantId: null, expiresAt: null, consumedAt: null });
+    expect(await artifacts().find('Session', 'pw2')).toEqual({
+      payload: '{}',
+      grantId: null,
+      expiresAt: null,
+      consumedAt: null,
+    });
   });
 
   test('an upsert replaces what the library saves and keeps the consumption', async () => {
-    await artifacts().upsert({ model: 'RefreshToken', id: 'up1', payload: '{"v":1}', grantId: 'g', userCode: null, uid: null, expiresAt: later(10) });
+    await artifacts().upsert({
+      model: 'RefreshToken',
+      id: 'up1',
+      payload: '{"v":1}',
+      grantId: 'g',
+      userCode: null,
+      uid: null,
+      expiresAt: later(10),
+    });
     await artifacts().consume('RefreshToken', 'up1', later(0));
-    await artifacts().upsert({ model: 'RefreshToken', id: 'up1', payload: '{"v":2}', grantId: null, userCode: null, uid: 'later', expiresAt: null });
-    const row = await database.db.oidcArtifact.findUnique({ where: { model_id: { model: 'RefreshToken', id: 'up1' } } });
-    expect(row).toMatchObject({ payload: '{"v":2}', grantId: null, uid: 'later', expiresAt: null, consumedAt: later(0) });
+    await artifacts().upsert({
+      model: 'RefreshToken',
+      id: 'up1',
+      payload: '{"v":2}',
+      grantId: null,
+      userCode: null,
+      uid: 'later',
+      expiresAt: null,
+    });
+    const row = await database.db.oidcArtifact.findUnique({
+      where: { model_id: { model: 'RefreshToken', id: 'up1' } },
+    });
+    expect(row).toMatchObject({
+      payload: '{"v":2}',
+      grantId: null,
+      uid: 'later',
+      expiresAt: null,
+      consumedAt: later(0),
+    });
   });
 
   test('twenty concurrent upserts of one new row: no error, one row, one of the payloads', async () => {
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => artifacts().upsert({ model: 'Session', id: 'race', payload: `{"i":${i}}`, grantId: null, userCode: null, uid: `race-uid`, expiresAt: later(60) })),
+      Array.from({ length: 20 }, (_, i) =>
+        artifacts().upsert({
+          model: 'Session',
+          id: 'race',
+          payload: `{"i":${i}}`,
+          grantId: null,
+          userCode: null,
+          uid: `race-uid`,
+          expiresAt: later(60),
+        }),
+      ),
     );
     expect(await database.db.oidcArtifact.count({ where: { model: 'Session', id: 'race' } })).toBe(1);
     expect((await artifacts().findByUid('Session', 'race-uid'))?.payload).toMatch(/^\{"i":\d+\}$/);
   });
 
   test('of ten concurrent consumes exactly one wins', async () => {
-    await artifacts().upsert({ model: 'AuthorizationCode', id: 'once', payload: '{}', grantId: 'g', userCode: null, uid: null, expiresAt: later(60) });
-    const results = await Promise.all(Array.from({ length: 10 }, () => artifacts().consume('AuthorizationCode', 'once', new Date())));
+    await artifacts().upsert({
+      model: 'AuthorizationCode',
+      id: 'once',
+      payload: '{}',
+      grantId: 'g',
+      userCode: null,
+      uid: null,
+      expiresAt: later(60),
+    });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => artifacts().consume('AuthorizationCode', 'once', new Date())),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await artifacts().consume('AuthorizationCode', 'absent', new Date())).toBe(false);
   });
 
   test('expiry compares alike: Prisma finds the layer’s expired rows, the layer purges Prisma’s, live rows stay', async () => {
     const past = new Date(Date.now() - 2000);
-    await artifacts().upsert({ model: 'Interaction', id: 'old-layer', payload: '{}', grantId: null, userCode: null, uid: null, expiresAt: past });
-    await database.db.oidcArtifact.create({ data: { model: 'Interaction', id: 'old-prisma', payload: '{}', expiresAt: past } });
-    await artifacts().upsert({ model: 'Interaction', id: 'live', payload: '{}', grantId: null, userCode: null, uid: null, expiresAt: later(3600) });
-    const expired = await database.db.oidcArtifact.findMany({ where: { model: 'Interaction', expiresAt: { lte: new Date() } }, select: { id: true } });
+    await artifacts().upsert({
+      model: 'Interaction',
+      id: 'old-layer',
+      payload: '{}',
+      grantId: null,
+      userCode: null,
+      uid: null,
+      expiresAt: past,
+    });
+    await database.db.oidcArtifact.create({
+      data: { model: 'Interaction', id: 'old-prisma', payload: '{}', expiresAt: past },
+    });
+    await artifacts().upsert({
+      model: 'Interaction',
+      id: 'live',
+      payload: '{}',
+      grantId: null,
+      userCode: null,
+      uid: null,
+      expiresAt: later(3600),
+    });
+    const expired = await database.db.oidcArtifact.findMany({
+      where: { model: 'Interaction', expiresAt: { lte: new Date() } },
+      select: { id: true },
+    });
     expect(expired.map((r) => r.id).sort()).toEqual(['old-layer', 'old-prisma']);
     // One at a time, as the purge does in batches.
     expect(await artifacts().deleteExpired(new Date(), 1)).toBe(1);
     expect(await artifacts().deleteExpired(new Date(), 10)).toBeGreaterThanOrEqual(1);
-    expect(await database.db.oidcArtifact.findMany({ where: { model: 'Interaction' }, select: { id: true } })).toEqual([{ id: 'live' }]);
+    expect(await database.db.oidcArtifact.findMany({ where: { model: 'Interaction' }, select: { id: true } })).toEqual([
+      { id: 'live' },
+    ]);
   });
 
   test('revoking a grant deletes what was issued under it and the Grant row, nothing else', async () => {
-    const put = (model: string, id: string, grantId: string | null) => artifacts().upsert({ model, id, payload: '{}', grantId, userCode: null, uid: null, expiresAt: later(60) });
+    const put = (model: string, id: string, grantId: string | null) =>
+      artifacts().upsert({ model, id, payload: '{}', grantId, userCode: null, uid: null, expiresAt: later(60) });
     await put('Grant', 'G1', null);
     await put('AccessToken', 'rv-at1', 'G1');
     await put('RefreshToken', 'rv-rt1', 'G1');
@@ -113,7 +234,10 @@ describe.each(kinds)('on %s', (_name, url) => {
     await put('Session', 'rv-s1', 'G1'); // not a model issued under a grant
     await put('AccessToken', 'rv-at2', 'G2');
     await artifacts().revokeGrant('G1');
-    const left = await database.db.oidcArtifact.findMany({ where: { id: { in: ['G1', 'rv-at1', 'rv-rt1', 'rv-c1', 'rv-s1', 'rv-at2'] } }, select: { id: true } });
+    const left = await database.db.oidcArtifact.findMany({
+      where: { id: { in: ['G1', 'rv-at1', 'rv-rt1', 'rv-c1', 'rv-s1', 'rv-at2'] } },
+      select: { id: true },
+    });
     expect(left.map((r) => r.id).sort()).toEqual(['rv-at2', 'rv-s1']);
     await artifacts().revokeByGrantId('AccessToken', 'G2');
     expect(await artifacts().find('AccessToken', 'rv-at2')).toBeUndefined();
@@ -123,14 +247,39 @@ describe.each(kinds)('on %s', (_name, url) => {
 
   test('an account Prisma created is found by id without its password hash', async () => {
     const createdAt = later(-100);
-    await database.db.account.create({ data: { id: 'acc1', username: 'ann', passwordHash: 'scrypt$x', serverId: 's1', email: 'ann@example.com', name: null, createdAt } });
-    expect(await database.queries.accounts.findById('acc1')).toEqual({ id: 'acc1', username: 'ann', serverId: 's1', email: 'ann@example.com', name: null, createdAt });
+    await database.db.account.create({
+      data: {
+        id: 'acc1',
+        username: 'ann',
+        passwordHash: 'scrypt$x',
+        serverId: 's1',
+        email: 'ann@example.com',
+        name: null,
+        createdAt,
+      },
+    });
+    expect(await database.queries.accounts.findById('acc1')).toEqual({
+      id: 'acc1',
+      username: 'ann',
+      serverId: 's1',
+      email: 'ann@example.com',
+      name: null,
+      createdAt,
+    });
     expect(await database.queries.accounts.findById('nobody')).toBeUndefined();
   });
 
   test('expired throttling counters Prisma wrote are purged, live ones stay', async () => {
-    await database.db.rateLimit.createMany({ data: [{ key: 'old', points: 3, expire: new Date(Date.now() - 1000) }, { key: 'live', points: 1, expire: later(600) }, { key: 'forever', points: 1, expire: null }] });
+    await database.db.rateLimit.createMany({
+      data: [
+        { key: 'old', points: 3, expire: new Date(Date.now() - 1000) },
+        { key: 'live', points: 1, expire: later(600) },
+        { key: 'forever', points: 1, expire: null },
+      ],
+    });
     expect(await database.queries.rateLimits.deleteExpired(new Date())).toBe(1);
-    expect((await database.db.rateLimit.findMany({ select: { key: true }, orderBy: { key: 'asc' } })).map((r) => r.key)).toEqual(['forever', 'live']);
+    expect(
+      (await database.db.rateLimit.findMany({ select: { key: true }, orderBy: { key: 'asc' } })).map((r) => r.key),
+    ).toEqual(['forever', 'live']);
   });
 });

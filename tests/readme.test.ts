@@ -24,7 +24,17 @@ import { join } from 'node:path';
 import { basic } from './helpers/http.js';
 import { cliClient, killAllChildren, spawnServer, type ServerProcess } from './helpers/processes.js';
 import { UserAgent } from './helpers/user-agent.js';
-import { demoFromStdout, README_HOST, readmeSections, runSection, runStep, shell, steps, type Demo, type Session } from './helpers/readme.js';
+import {
+  demoFromStdout,
+  README_HOST,
+  readmeSections,
+  runSection,
+  runStep,
+  shell,
+  steps,
+  type Demo,
+  type Session,
+} from './helpers/readme.js';
 
 const README = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
 
@@ -33,7 +43,9 @@ const MORE = 'Discovery, introspection, revocation, userinfo, refresh, client cr
 const API = 'The resource API';
 
 const dirs: string[] = [];
-async function demoServer(extra: Record<string, string> = {}): Promise<{ server: ServerProcess; demo: Demo; env: Record<string, string> }> {
+async function demoServer(
+  extra: Record<string, string> = {},
+): Promise<{ server: ServerProcess; demo: Demo; env: Record<string, string> }> {
   const dir = mkdtempSync(join(tmpdir(), 'readme-'));
   dirs.push(dir);
   const env = { DATABASE_URL: `file:${dir}/oidc.db`, DATA_DIR: dir, LOG_LEVEL: 'warn' };
@@ -65,12 +77,19 @@ describe('README', () => {
     const lines = README.split('\n');
     const start = lines.findIndex((l) => l.startsWith('First start:'));
     expect(start).toBeGreaterThan(0);
-    const printed = server.stdout().split('\n').map((l) => l.trimEnd());
+    const printed = server
+      .stdout()
+      .split('\n')
+      .map((l) => l.trimEnd());
     for (let i = start; lines[i] !== '```'; i++) {
       // `Rk3x…`: an example value's start, then "and so on": any value.
-      const pattern = new RegExp(`^${escape(lines[i]!.replaceAll(README_HOST, server.base)).replace(/\S*…/g, '\\S+')}$`);
+      const pattern = new RegExp(
+        `^${escape(lines[i]!.replaceAll(README_HOST, server.base)).replace(/\S*…/g, '\\S+')}$`,
+      );
       if (!printed.some((l) => pattern.test(l))) {
-        throw new Error(`README.md:${i + 1}: the server printed no line like ${JSON.stringify(lines[i])}:\n${server.stdout()}`);
+        throw new Error(
+          `README.md:${i + 1}: the server printed no line like ${JSON.stringify(lines[i])}:\n${server.stdout()}`,
+        );
       }
     }
   });
@@ -87,7 +106,11 @@ describe('README', () => {
     expect(refreshes).toHaveLength(2);
     const reuse = refreshes[1];
     const active = async (token: string) => {
-      const res = await fetch(`${server.base}/oauth/introspect`, { method: 'POST', headers: { authorization: basic(demo) }, body: new URLSearchParams({ token }) });
+      const res = await fetch(`${server.base}/oauth/introspect`, {
+        method: 'POST',
+        headers: { authorization: basic(demo) },
+        body: new URLSearchParams({ token }),
+      });
       return ((await res.json()) as { active: boolean }).active;
     };
     let tokens: string[] = [];
@@ -112,13 +135,23 @@ describe('README', () => {
 
   test("revocation is as the README words it: own or unknown token 200; another client's token 400 invalid_request, or 200 for a public client; never revoked by them (RFC 7009 §2.1, §2.2)", async () => {
     const revoke = (auth: Record<string, string>, token: string) =>
-      fetch(`${server.base}/oauth/revoke`, { method: 'POST', headers: auth, body: new URLSearchParams(token ? { token } : {}) });
+      fetch(`${server.base}/oauth/revoke`, {
+        method: 'POST',
+        headers: auth,
+        body: new URLSearchParams(token ? { token } : {}),
+      });
     const demoAuth = { authorization: basic(demo) };
     // A live token of the demo client's, from the README's own steps.
     await runSection(README, FLOW, session);
     const token = session.vars.access_token!;
     const active = async () =>
-      (await (await fetch(`${server.base}/oauth/introspect`, { method: 'POST', headers: demoAuth, body: new URLSearchParams({ token }) })).json()) as { active: boolean };
+      (await (
+        await fetch(`${server.base}/oauth/introspect`, {
+          method: 'POST',
+          headers: demoAuth,
+          body: new URLSearchParams({ token }),
+        })
+      ).json()) as { active: boolean };
 
     const [other, pub] = await Promise.all([
       cliClient(env),
@@ -126,8 +159,14 @@ describe('README', () => {
     ]);
     const refused = await revoke({ authorization: basic(other) }, token);
     expect(refused.status).toBe(400);
-    expect(await refused.json()).toEqual({ error: 'invalid_request', error_description: 'client is not authorized to revoke the presented token' });
-    const silent = await fetch(`${server.base}/oauth/revoke`, { method: 'POST', body: new URLSearchParams({ token, client_id: pub.client_id }) });
+    expect(await refused.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'client is not authorized to revoke the presented token',
+    });
+    const silent = await fetch(`${server.base}/oauth/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token, client_id: pub.client_id }),
+    });
     expect(silent.status).toBe(200);
     expect(await silent.text()).toBe('');
     expect((await active()).active).toBe(true);
@@ -141,8 +180,9 @@ describe('README', () => {
     expect(await active()).toEqual({ active: false });
   }, 60_000);
 
-  test('the logged-out page the README sends the browser to has words of its own, not the code callback\'s (en, zh-TW)', async () => {
-    const page = async (language: string) => (await fetch(`${demo.post_logout_redirect_uri}?state=bye`, { headers: { 'accept-language': language } })).text();
+  test("the logged-out page the README sends the browser to has words of its own, not the code callback's (en, zh-TW)", async () => {
+    const page = async (language: string) =>
+      (await fetch(`${demo.post_logout_redirect_uri}?state=bye`, { headers: { 'accept-language': language } })).text();
     const en = await page('en');
     expect(en).toContain('<h1>Logout response</h1>');
     expect(en).toContain('<code>bye</code>');
@@ -151,7 +191,9 @@ describe('README', () => {
     expect(zh).toContain('<h1>登出回應</h1>');
     expect(zh).not.toMatch(/授權回應|交換此 code/);
     // The code callback keeps its own.
-    expect(await (await fetch(`${demo.redirect_uri}?code=x&state=y`)).text()).toContain('<h1>Authorization response</h1>');
+    expect(await (await fetch(`${demo.redirect_uri}?code=x&state=y`)).text()).toContain(
+      '<h1>Authorization response</h1>',
+    );
   });
 
   test('a drifted example fails, naming its README line', async () => {
@@ -165,7 +207,12 @@ describe('README', () => {
   test('every section the test runs exists, and only the blocks marked skip are left out', () => {
     const sections = readmeSections(README);
     for (const title of [FLOW, MORE, API]) expect(sections.get(title)?.blocks.length).toBeGreaterThan(0);
-    const skipped = [FLOW, MORE, API].flatMap((title) => sections.get(title)!.blocks.filter((b) => b.skip).map((b) => `${b.line}: ${b.skip}`));
+    const skipped = [FLOW, MORE, API].flatMap((title) =>
+      sections
+        .get(title)!
+        .blocks.filter((b) => b.skip)
+        .map((b) => `${b.line}: ${b.skip}`),
+    );
     expect(skipped).toEqual([expect.stringMatching(/second server/)]);
   });
 });
@@ -186,7 +233,9 @@ describe('README, step 2: "A code lives 60 seconds and works once"', () => {
       const again = await shell(exchange().command, session);
       expect(again.code).toBe(0);
       expect(JSON.parse(again.stdout)).toEqual(invalidGrant);
-      const me = await fetch(`${server.base}/api/me`, { headers: { authorization: `Bearer ${session.vars.access_token}` } });
+      const me = await fetch(`${server.base}/api/me`, {
+        headers: { authorization: `Bearer ${session.vars.access_token}` },
+      });
       expect(me.status).toBe(401);
     } finally {
       await server.stop();

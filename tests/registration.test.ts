@@ -5,7 +5,11 @@ import { UserAgent, authorize } from './helpers/user-agent.js';
 import { basic } from './helpers/http.js';
 
 const IAT = 'initial-access-token-for-tests-123';
-const metadata = { client_name: 'Registered app', redirect_uris: ['http://127.0.0.1:9999/cb'], token_endpoint_auth_method: 'client_secret_basic' };
+const metadata = {
+  client_name: 'Registered app',
+  redirect_uris: ['http://127.0.0.1:9999/cb'],
+  token_endpoint_auth_method: 'client_secret_basic',
+};
 const register = (issuer: string, body: unknown, token?: string) =>
   fetch(`${issuer}/oauth/register`, {
     method: 'POST',
@@ -21,7 +25,10 @@ describe('off (the default)', () => {
   afterAll(() => server.close());
 
   test('no registration endpoint in discovery, and none at /oauth/register', async () => {
-    const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(discovery.registration_endpoint).toBeUndefined();
     const res = await register(server.issuer, metadata, IAT);
     expect(res.status).toBe(404);
@@ -37,7 +44,10 @@ describe('on, with an initial access token', () => {
   afterAll(() => server.close());
 
   test('discovery names the registration endpoint', async () => {
-    const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(discovery.registration_endpoint).toBe(`${server.issuer}/oauth/register`);
   });
 
@@ -62,7 +72,13 @@ describe('on, with an initial access token', () => {
     const res = await register(server.issuer, metadata, IAT);
     expect(res.status).toBe(201);
     const client = (await res.json()) as Record<string, string>;
-    expect(client).toMatchObject({ client_name: 'Registered app', client_id: expect.any(String), client_secret: expect.any(String), registration_access_token: expect.any(String), registration_client_uri: expect.stringContaining('/oauth/register/') });
+    expect(client).toMatchObject({
+      client_name: 'Registered app',
+      client_id: expect.any(String),
+      client_secret: expect.any(String),
+      registration_access_token: expect.any(String),
+      registration_client_uri: expect.stringContaining('/oauth/register/'),
+    });
     const row = await server.prepared.database.db.oidcClient.findUnique({ where: { clientId: client.client_id } });
     expect(row!.metadata).not.toContain(client.client_secret!);
     expect(row!.secretEncrypted).not.toContain(client.client_secret!);
@@ -75,13 +91,16 @@ describe('on, with an initial access token', () => {
     );
     const token = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: basic({ client_id: client.client_id!, client_secret: client.client_secret }), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: basic({ client_id: client.client_id!, client_secret: client.client_secret }),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')! }),
     });
     expect(token.status).toBe(200);
   });
 
-  test('a registered client with no grants is not a resource server: it cannot introspect other clients\' tokens (RFC 7662 §2.2)', async () => {
+  test("a registered client with no grants is not a resource server: it cannot introspect other clients' tokens (RFC 7662 §2.2)", async () => {
     const owner = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
     const issued = await fetch(`${server.issuer}/oauth/token`, {
       method: 'POST',
@@ -90,17 +109,31 @@ describe('on, with an initial access token', () => {
     });
     const { access_token } = (await issued.json()) as { access_token: string };
     const introspect = async (id: string, secret: string) =>
-      (await fetch(`${server.issuer}/oauth/introspect`, {
-        method: 'POST',
-        headers: { authorization: basic({ client_id: id }, secret), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: access_token }),
-      })).json();
+      (
+        await fetch(`${server.issuer}/oauth/introspect`, {
+          method: 'POST',
+          headers: {
+            authorization: basic({ client_id: id }, secret),
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({ token: access_token }),
+        })
+      ).json();
 
-    const registered = (await (await register(server.issuer, { client_name: 'sneaky', grant_types: [], response_types: [], redirect_uris: [] }, IAT)).json()) as Record<string, string>;
+    const registered = (await (
+      await register(
+        server.issuer,
+        { client_name: 'sneaky', grant_types: [], response_types: [], redirect_uris: [] },
+        IAT,
+      )
+    ).json()) as Record<string, string>;
     expect(await introspect(registered.client_id!, registered.client_secret!)).toEqual({ active: false });
 
     const api = await server.client({ resourceServer: true, redirectUris: [] });
-    expect(await introspect(api.client_id, api.client_secret!)).toMatchObject({ active: true, client_id: owner.client_id });
+    expect(await introspect(api.client_id, api.client_secret!)).toMatchObject({
+      active: true,
+      client_id: owner.client_id,
+    });
   });
 
   test('RFC 7592: read with the registration access token, delete, and the client is gone', async () => {
@@ -109,7 +142,9 @@ describe('on, with an initial access token', () => {
     const read = await fetch(client.registration_client_uri!, { headers: auth });
     expect(read.status).toBe(200);
     expect(((await read.json()) as Record<string, string>).client_id).toBe(client.client_id);
-    expect((await fetch(client.registration_client_uri!, { headers: { authorization: 'Bearer nope-nope-nope' } })).status).toBe(401);
+    expect(
+      (await fetch(client.registration_client_uri!, { headers: { authorization: 'Bearer nope-nope-nope' } })).status,
+    ).toBe(401);
     const del = await fetch(client.registration_client_uri!, { method: 'DELETE', headers: auth });
     expect(del.status).toBe(204);
     expect(await server.prepared.clients.find(client.client_id!)).toBeUndefined();

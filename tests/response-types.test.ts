@@ -17,7 +17,14 @@ const REDIRECT_URI = 'http://127.0.0.1:9999/cb';
 // every client to it. The user agent stops at the client, so nothing listens there.
 const HTTPS_REDIRECT_URI = 'https://rp.example/cb';
 const IAT = 'initial-access-token-for-response-types';
-const IMPLICIT_AND_HYBRID = ['code', 'code id_token', 'code id_token token', 'code token', 'id_token', 'id_token token'];
+const IMPLICIT_AND_HYBRID = [
+  'code',
+  'code id_token',
+  'code id_token token',
+  'code token',
+  'id_token',
+  'id_token token',
+];
 const FRONT_CHANNEL = ['code id_token', 'code token', 'code id_token token', 'id_token', 'id_token token'];
 const WELL_KNOWN = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'];
 
@@ -87,24 +94,33 @@ describe('by default: the code flow only', () => {
     },
   );
 
-  test('the client service (the CLI\'s) refuses a client asking for an implicit or hybrid response type, naming what is offered', async () => {
+  test("the client service (the CLI's) refuses a client asking for an implicit or hybrid response type, naming what is offered", async () => {
     for (const responseTypes of [['code id_token'], ['id_token'], ['code', 'id_token token']]) {
       const err = await server.client({ responseTypes }).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(ClientError);
-      expect((err as Error).message).toMatch(/^response type '.+' is not offered by this server; it offers 'code' \(IMPLICIT_AND_HYBRID=true adds it\)$/);
+      expect((err as Error).message).toMatch(
+        /^response type '.+' is not offered by this server; it offers 'code' \(IMPLICIT_AND_HYBRID=true adds it\)$/,
+      );
     }
-    await expect(server.client({ responseTypes: ['code bogus'] })).rejects.toThrow("response type 'code bogus' is not offered by this server; it offers 'code'");
-    expect(await server.prepared.database.db.oidcClient.count({ where: { metadata: { contains: 'id_token' } } })).toBe(0);
+    await expect(server.client({ responseTypes: ['code bogus'] })).rejects.toThrow(
+      "response type 'code bogus' is not offered by this server; it offers 'code'",
+    );
+    expect(await server.prepared.database.db.oidcClient.count({ where: { metadata: { contains: 'id_token' } } })).toBe(
+      0,
+    );
   });
 
   test('dynamic registration refuses them with invalid_client_metadata (RFC 7591 §3.2.2)', async () => {
     for (const response_types of [['code id_token'], ['id_token'], ['id_token token']]) {
       const res = await register(server, { response_types });
       expect(res.status).toBe(400);
-      expect(await res.json()).toEqual({ error: 'invalid_client_metadata', error_description: "response_types can only contain 'code'" });
+      expect(await res.json()).toEqual({
+        error: 'invalid_client_metadata',
+        error_description: "response_types can only contain 'code'",
+      });
     }
     // Asking for the implicit grant by name is refused as well.
     const res = await register(server, { grant_types: ['implicit'], response_types: ['code'] });
@@ -117,7 +133,11 @@ describe('IMPLICIT_AND_HYBRID=true', () => {
   let server: TestServer;
   let jwks: ReturnType<typeof createRemoteJWKSet>;
   beforeAll(async () => {
-    server = await startServer({ IMPLICIT_AND_HYBRID: 'true', REGISTRATION_ENABLED: 'true', REGISTRATION_INITIAL_ACCESS_TOKEN: IAT });
+    server = await startServer({
+      IMPLICIT_AND_HYBRID: 'true',
+      REGISTRATION_ENABLED: 'true',
+      REGISTRATION_INITIAL_ACCESS_TOKEN: IAT,
+    });
     jwks = createRemoteJWKSet(new URL(`${server.issuer}/oauth/jwks`));
   });
   afterAll(() => server.close());
@@ -130,7 +150,10 @@ describe('IMPLICIT_AND_HYBRID=true', () => {
 
   /** Verifies an ID token as any RP must (OpenID Connect Core §3.1.3.7 / §3.2.2.11): signature against /oauth/jwks, iss, aud, nonce. */
   async function verifyIdToken(idToken: string, c: Registered, nonce: string) {
-    const { payload, protectedHeader } = await jwtVerify(idToken, jwks, { issuer: server.issuer, audience: c.client_id });
+    const { payload, protectedHeader } = await jwtVerify(idToken, jwks, {
+      issuer: server.issuer,
+      audience: c.client_id,
+    });
     expect(payload.nonce).toBe(nonce);
     expect(protectedHeader.alg).toMatch(/^(RS|PS|ES)256$/);
     return payload;
@@ -139,7 +162,9 @@ describe('IMPLICIT_AND_HYBRID=true', () => {
   test('both discovery documents list the implicit and hybrid response types and the implicit grant', async () => {
     for (const doc of await discoveryDocuments(server)) {
       expect([...(doc.response_types_supported as string[])].sort()).toEqual(IMPLICIT_AND_HYBRID);
-      expect(doc.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'implicit', 'refresh_token']));
+      expect(doc.grant_types_supported).toEqual(
+        expect.arrayContaining(['authorization_code', 'implicit', 'refresh_token']),
+      );
       // Fragment encoding is how these responses travel (OAuth 2.0 Multiple Response Types §5).
       expect(doc.response_modes_supported).toEqual(expect.arrayContaining(['fragment', 'form_post']));
     }
@@ -152,9 +177,15 @@ describe('IMPLICIT_AND_HYBRID=true', () => {
   });
 
   test('dynamic registration accepts them (RFC 7591, OpenID Connect Dynamic Client Registration §2)', async () => {
-    const res = await register(server, { response_types: ['code id_token', 'id_token'], grant_types: ['authorization_code', 'implicit'] });
+    const res = await register(server, {
+      response_types: ['code id_token', 'id_token'],
+      grant_types: ['authorization_code', 'implicit'],
+    });
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ response_types: ['code id_token', 'id_token'], grant_types: ['authorization_code', 'implicit'] });
+    expect(await res.json()).toMatchObject({
+      response_types: ['code id_token', 'id_token'],
+      grant_types: ['authorization_code', 'implicit'],
+    });
   });
 
   test('hybrid `code id_token` (OpenID Connect Core §3.3): sign-in, consent, an ID token in the fragment that verifies, and a code that redeems', async () => {
@@ -191,7 +222,11 @@ describe('IMPLICIT_AND_HYBRID=true', () => {
     expect(front.sub).toBe(user.id);
 
     // openid-client validates the fragment response (the ID token included) and redeems the code.
-    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier, expectedState: state, expectedNonce: nonce });
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier,
+      expectedState: state,
+      expectedNonce: nonce,
+    });
     expect(tokens.token_type).toBe('bearer');
     expect(tokens.claims()).toMatchObject({ sub: user.id, nonce });
     const userinfo = await client.fetchUserInfo(config, tokens.access_token, user.id);
@@ -205,7 +240,12 @@ describe('IMPLICIT_AND_HYBRID=true', () => {
     const config = await relyingParty(c, client.useIdTokenResponseType);
     const nonce = client.randomNonce();
     const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, { redirect_uri: HTTPS_REDIRECT_URI, scope: 'openid profile', nonce, state });
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: HTTPS_REDIRECT_URI,
+      scope: 'openid profile',
+      nonce,
+      state,
+    });
     expect(url.searchParams.get('response_type')).toBe('id_token');
 
     const { callback, shown } = await authorize(new UserAgent(server.issuer), url.href, { ...user, consent: 'allow' });
@@ -223,7 +263,7 @@ describe('IMPLICIT_AND_HYBRID=true', () => {
   });
 
   test.each(['id_token token', 'code id_token token', 'code token'])(
-    '`%s`: the access token from the fragment is a UserInfo token (Core §3.2.2.5) that also works at /api, like the code flow\'s',
+    "`%s`: the access token from the fragment is a UserInfo token (Core §3.2.2.5) that also works at /api, like the code flow's",
     async (responseType) => {
       const c = await server.client({ responseTypes: [responseType], redirectUris: [HTTPS_REDIRECT_URI] });
       const user = await server.user();
@@ -254,7 +294,9 @@ describe('IMPLICIT_AND_HYBRID=true', () => {
 
   test('a client registered for `code` only is still refused `code id_token`: its registration limits it (the library answers invalid_request)', async () => {
     const c = await server.client();
-    const step = await new UserAgent(server.issuer).navigate(authorizationUrl(server, c, { response_type: 'code id_token' }));
+    const step = await new UserAgent(server.issuer).navigate(
+      authorizationUrl(server, c, { response_type: 'code id_token' }),
+    );
     const params = responseParams(new URL((step as { redirect: string }).redirect));
     expect(params.get('error')).toBe('invalid_request');
     expect(params.get('error_description')).toBe('requested response_type is not allowed for this client');

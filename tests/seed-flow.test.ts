@@ -44,19 +44,30 @@ test('the seed token request (multipart, Basic auth, extra scope field) returns 
   const client = await server.client();
   const user = await server.user();
   const { callback } = await seedCode(client, user);
-  const res = await curlF(client, { grant_type: 'authorization_code', scope: 'profile buy buy_history', code: callback.searchParams.get('code')! });
+  const res = await curlF(client, {
+    grant_type: 'authorization_code',
+    scope: 'profile buy buy_history',
+    code: callback.searchParams.get('code')!,
+  });
   expect(res.status).toBe(200);
   expect(res.headers.get('cache-control')).toBe('no-store');
   const body = (await res.json()) as Record<string, unknown>;
   expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'scope', 'token_type']);
-  expect(body).toEqual({ access_token: expect.stringMatching(/^[\w-]{40,}$/), expires_in: 864000, scope: 'profile buy buy_history', token_type: 'Bearer' });
+  expect(body).toEqual({
+    access_token: expect.stringMatching(/^[\w-]{40,}$/),
+    expires_in: 864000,
+    scope: 'profile buy buy_history',
+    token_type: 'Bearer',
+  });
 });
 
 test('the access token from the seed flow is opaque and active at introspection, for the API audience (RFC 7662, RFC 8707)', async () => {
   const client = await server.client();
   const user = await server.user();
   const { callback } = await seedCode(client, user);
-  const { access_token } = (await (await curlF(client, { grant_type: 'authorization_code', code: callback.searchParams.get('code')! })).json()) as { access_token: string };
+  const { access_token } = (await (
+    await curlF(client, { grant_type: 'authorization_code', code: callback.searchParams.get('code')! })
+  ).json()) as { access_token: string };
   expect(access_token.split('.')).toHaveLength(1);
   const res = await fetch(`${server.issuer}/oauth/introspect`, {
     method: 'POST',
@@ -64,7 +75,14 @@ test('the access token from the seed flow is opaque and active at introspection,
     body: new URLSearchParams({ token: access_token }),
   });
   const info = await res.json();
-  expect(info).toMatchObject({ active: true, sub: user.id, client_id: client.client_id, scope: 'profile buy buy_history', aud: server.config.apiResource, token_type: 'Bearer' });
+  expect(info).toMatchObject({
+    active: true,
+    sub: user.id,
+    client_id: client.client_id,
+    scope: 'profile buy buy_history',
+    aud: server.config.apiResource,
+    token_type: 'Bearer',
+  });
 });
 
 test('a multipart token request with a file part is refused with invalid_request, not a crash', async () => {

@@ -71,14 +71,35 @@ async function deploy(databaseUrl: (dir: string) => Promise<string>, count: numb
   // The first node migrates the empty database; the others start on it.
   const first = await spawnServer({ ...env, PORT: String(ports[0]) });
   const rest = await Promise.all(ports.slice(1).map((port) => spawnServer({ ...env, PORT: String(port) })));
-  const [client, user] = await Promise.all([cliClient(env, ['--redirect-uri', REDIRECT_URI, '--grant-type', 'authorization_code', '--grant-type', 'refresh_token']), cliUser(env)]);
+  const [client, user] = await Promise.all([
+    cliClient(env, [
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--grant-type',
+      'authorization_code',
+      '--grant-type',
+      'refresh_token',
+    ]),
+    cliUser(env),
+  ]);
   return { nodes: [first, ...rest], client, user, browser: new UserAgent(first.base) };
 }
 
 /** An authorization code from the person's browser (signs in and allows on the first round only). */
 async function code(t: Target, scope: string, extra: Record<string, string> = {}): Promise<string> {
-  const params = new URLSearchParams({ response_type: 'code', client_id: t.client.client_id, redirect_uri: REDIRECT_URI, scope, state: randomBytes(8).toString('hex'), ...extra });
-  const { callback } = await authorize(t.browser, `/oauth/authorize?${params}`, { username: t.user.username, password: t.user.password, consent: 'allow' });
+  const params = new URLSearchParams({
+    response_type: 'code',
+    client_id: t.client.client_id,
+    redirect_uri: REDIRECT_URI,
+    scope,
+    state: randomBytes(8).toString('hex'),
+    ...extra,
+  });
+  const { callback } = await authorize(t.browser, `/oauth/authorize?${params}`, {
+    username: t.user.username,
+    password: t.user.password,
+    consent: 'allow',
+  });
   const value = callback.searchParams.get('code');
   if (!value) throw new Error(`no code: ${callback.href}`);
   return value;
@@ -86,7 +107,9 @@ async function code(t: Target, scope: string, extra: Record<string, string> = {}
 
 /** The same token request CONCURRENT times at once, request i at node i mod nodes. */
 async function race(t: Target, fields: Record<string, string>): Promise<ApiResponse[]> {
-  const requests = Array.from({ length: CONCURRENT }, (_, i) => postForm(`${t.nodes[i % t.nodes.length]!.base}/oauth/token`, t.client, fields));
+  const requests = Array.from({ length: CONCURRENT }, (_, i) =>
+    postForm(`${t.nodes[i % t.nodes.length]!.base}/oauth/token`, t.client, fields),
+  );
   return Promise.all(requests);
 }
 
@@ -97,11 +120,13 @@ function expectOneWinner(responses: ApiResponse[]): ApiResponse {
   const winners = responses.filter((r) => r.status === 200);
   const losers = responses.filter((r) => r.status !== 200);
   expect({ statuses, winners: winners.length }).toEqual({ statuses: expect.any(Array), winners: 1 });
-  for (const r of losers) expect({ status: r.status, error: r.body?.error }).toEqual({ status: 400, error: 'invalid_grant' });
+  for (const r of losers)
+    expect({ status: r.status, error: r.body?.error }).toEqual({ status: 400, error: 'invalid_grant' });
   return winners[0]!;
 }
 
-const introspect = (t: Target, token: string) => postForm(`${t.nodes[t.nodes.length - 1]!.base}/oauth/introspect`, t.client, { token });
+const introspect = (t: Target, token: string) =>
+  postForm(`${t.nodes[t.nodes.length - 1]!.base}/oauth/introspect`, t.client, { token });
 
 const targets: [string, () => Promise<Target>][] = [
   ['SQLite, one node', () => deploy(async (dir) => `file:${join(dir, 'app.db')}`, 1)],
@@ -123,7 +148,9 @@ describe.each(targets)('%s', (_name, make) => {
   test(`an authorization code redeemed ${CONCURRENT} times at once, ${ROUNDS} rounds: one winner each, whose tokens are then revoked (RFC 6749 §4.1.2)`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const value = await code(t, 'openid profile buy');
-      const winner = expectOneWinner(await race(t, { grant_type: 'authorization_code', code: value, redirect_uri: REDIRECT_URI }));
+      const winner = expectOneWinner(
+        await race(t, { grant_type: 'authorization_code', code: value, redirect_uri: REDIRECT_URI }),
+      );
       // The losers were replays: the token the winner got is revoked with its grant.
       expect((await introspect(t, winner.body.access_token)).body).toEqual({ active: false });
     }
@@ -133,13 +160,22 @@ describe.each(targets)('%s', (_name, make) => {
     for (let round = 0; round < ROUNDS; round++) {
       // offline_access needs prompt=consent (OpenID Connect Core §11).
       const value = await code(t, 'openid offline_access profile', { prompt: 'consent' });
-      const first = await postForm(`${t.nodes[0]!.base}/oauth/token`, t.client, { grant_type: 'authorization_code', code: value, redirect_uri: REDIRECT_URI });
+      const first = await postForm(`${t.nodes[0]!.base}/oauth/token`, t.client, {
+        grant_type: 'authorization_code',
+        code: value,
+        redirect_uri: REDIRECT_URI,
+      });
       expect(first.status).toBe(200);
-      const winner = expectOneWinner(await race(t, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token }));
+      const winner = expectOneWinner(
+        await race(t, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token }),
+      );
       expect(winner.body.refresh_token).toEqual(expect.any(String));
       // Reuse was detected: the winner's new tokens belong to the revoked family.
       expect((await introspect(t, winner.body.access_token)).body).toEqual({ active: false });
-      const next = await postForm(`${t.nodes[0]!.base}/oauth/token`, t.client, { grant_type: 'refresh_token', refresh_token: winner.body.refresh_token });
+      const next = await postForm(`${t.nodes[0]!.base}/oauth/token`, t.client, {
+        grant_type: 'refresh_token',
+        refresh_token: winner.body.refresh_token,
+      });
       expect({ status: next.status, error: next.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
     }
   }, 180_000);
@@ -150,14 +186,22 @@ describe.each(targets)('%s', (_name, make) => {
       const pushed = await fetch(`${t.nodes[0]!.base}/oauth/par`, {
         method: 'POST',
         headers: { authorization: basic(t.client), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ response_type: 'code', client_id: t.client.client_id, redirect_uri: REDIRECT_URI, scope: 'openid profile', state: `par-${round}` }),
+        body: new URLSearchParams({
+          response_type: 'code',
+          client_id: t.client.client_id,
+          redirect_uri: REDIRECT_URI,
+          scope: 'openid profile',
+          state: `par-${round}`,
+        }),
       });
       expect(pushed.status).toBe(201);
       const { request_uri } = (await pushed.json()) as { request_uri: string };
       const query = new URLSearchParams({ client_id: t.client.client_id, request_uri });
       // The same browser session at every node (each node's issuer is the same; cookies go with the request).
       const uses = await Promise.all(
-        Array.from({ length: CONCURRENT }, (_, i) => t.browser.request(`${t.nodes[i % t.nodes.length]!.base}/oauth/authorize?${query}`)),
+        Array.from({ length: CONCURRENT }, (_, i) =>
+          t.browser.request(`${t.nodes[i % t.nodes.length]!.base}/oauth/authorize?${query}`),
+        ),
       );
       const outcomes = await Promise.all(
         uses.map(async (res) => {
@@ -168,7 +212,9 @@ describe.each(targets)('%s', (_name, make) => {
         }),
       );
       expect(outcomes.filter((o) => o.status >= 500)).toEqual([]);
-      const codes = outcomes.filter((o) => o.location?.href.startsWith(REDIRECT_URI) && o.location.searchParams.has('code'));
+      const codes = outcomes.filter(
+        (o) => o.location?.href.startsWith(REDIRECT_URI) && o.location.searchParams.has('code'),
+      );
       expect(codes).toHaveLength(1);
     }
   }, 120_000);
@@ -183,22 +229,38 @@ describe.each(targets)('%s', (_name, make) => {
       expect(registered.status).toBe(201);
       const client = (await registered.json()) as Record<string, string>;
       const path = new URL(client.registration_client_uri!).pathname;
-      const update = { client_id: client.client_id, client_secret: client.client_secret, client_name: `renamed ${round}`, redirect_uris: [REDIRECT_URI] };
+      const update = {
+        client_id: client.client_id,
+        client_secret: client.client_secret,
+        client_name: `renamed ${round}`,
+        redirect_uris: [REDIRECT_URI],
+      };
       const responses = await Promise.all(
         Array.from({ length: CONCURRENT }, (_, i) =>
           fetch(`${t.nodes[i % t.nodes.length]!.base}${path}`, {
             method: 'PUT',
-            headers: { authorization: `Bearer ${client.registration_access_token}`, 'content-type': 'application/json' },
+            headers: {
+              authorization: `Bearer ${client.registration_access_token}`,
+              'content-type': 'application/json',
+            },
             body: JSON.stringify(update),
           }),
         ),
       );
-      const answers = await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> })));
+      const answers = await Promise.all(
+        responses.map(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> })),
+      );
       const winners = answers.filter((a) => a.status === 200);
-      expect({ statuses: answers.map((a) => a.status), winners: winners.length }).toEqual({ statuses: expect.any(Array), winners: 1 });
-      for (const a of answers) if (a.status !== 200) expect({ status: a.status, error: a.body.error }).toEqual({ status: 401, error: 'invalid_token' });
+      expect({ statuses: answers.map((a) => a.status), winners: winners.length }).toEqual({
+        statuses: expect.any(Array),
+        winners: 1,
+      });
+      for (const a of answers)
+        if (a.status !== 200)
+          expect({ status: a.status, error: a.body.error }).toEqual({ status: 401, error: 'invalid_token' });
       // The presented token is gone; the one new token works.
-      const read = (token: string) => fetch(`${t.nodes[0]!.base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const read = (token: string) =>
+        fetch(`${t.nodes[0]!.base}${path}`, { headers: { authorization: `Bearer ${token}` } });
       expect((await read(client.registration_access_token!)).status).toBe(401);
       expect((await read(winners[0]!.body.registration_access_token!)).status).toBe(200);
     }
@@ -207,12 +269,22 @@ describe.each(targets)('%s', (_name, make) => {
   test(`one person's session in ${CONCURRENT} authorization requests at once, ${ROUNDS} rounds: each gets its code, none a 5xx`, async () => {
     await code(t, 'openid profile'); // signed in, consent given
     for (let round = 0; round < ROUNDS; round++) {
-      const query = new URLSearchParams({ response_type: 'code', client_id: t.client.client_id, redirect_uri: REDIRECT_URI, scope: 'openid profile', state: `s${round}` });
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: t.client.client_id,
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid profile',
+        state: `s${round}`,
+      });
       // Every request saves the same session row at its end.
       const answers = await Promise.all(
         Array.from({ length: CONCURRENT }, async (_, i) => {
           const res = await t.browser.request(`${t.nodes[i % t.nodes.length]!.base}/oauth/authorize?${query}`);
-          return { status: res.status, body: await res.text(), code: URL.parse(res.headers.get('location') ?? '')?.searchParams.get('code') };
+          return {
+            status: res.status,
+            body: await res.text(),
+            code: URL.parse(res.headers.get('location') ?? '')?.searchParams.get('code'),
+          };
         }),
       );
       expect(answers.filter((a) => a.status !== 303 || !a.code)).toEqual([]);

@@ -38,7 +38,10 @@ test('consume marks an artifact once; a second consume is refused and revokes it
   await adapterFor('AccessToken').upsert('other', { grantId: 'g2' } as never, 60);
   await codes.consume('c1');
   expect(typeof ((await codes.find('c1')) as { consumed: number }).consumed).toBe('number');
-  await expect(codes.consume('c1')).rejects.toMatchObject({ error: 'invalid_grant', error_detail: 'authorization code already consumed' });
+  await expect(codes.consume('c1')).rejects.toMatchObject({
+    error: 'invalid_grant',
+    error_detail: 'authorization code already consumed',
+  });
   expect(await codes.find('c1')).toBeUndefined();
   expect(await adapterFor('AccessToken').find('from-c1')).toBeUndefined();
   expect(await adapterFor('AccessToken').find('other')).toMatchObject({ grantId: 'g2' });
@@ -71,7 +74,12 @@ test('the purge keeps up with a backlog larger than one batch (SQLite binds at m
   const db = server.prepared.database.db;
   const past = new Date(Date.now() - 1000);
   await db.oidcArtifact.createMany({
-    data: Array.from({ length: 1200 }, (_, i) => ({ model: i % 2 ? 'AccessToken' : 'Session', id: `backlog${i}`, payload: '{}', expiresAt: past })),
+    data: Array.from({ length: 1200 }, (_, i) => ({
+      model: i % 2 ? 'AccessToken' : 'Session',
+      id: `backlog${i}`,
+      payload: '{}',
+      expiresAt: past,
+    })),
   });
   expect(await purgeExpired(server.prepared.database.queries)).toBeGreaterThanOrEqual(1200);
   expect(await db.oidcArtifact.count({ where: { id: { startsWith: 'backlog' } } })).toBe(0);

@@ -5,7 +5,12 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, isPage, type Page } from './helpers/user-agent.js';
 import { basic } from './helpers/http.js';
 
-const LIMITS = { LOGIN_MAX_FAILURES_PER_USER: '3', LOGIN_MAX_FAILURES_PER_IP: '40', CLIENT_AUTH_MAX_FAILURES: '3', THROTTLE_WINDOW: '60' };
+const LIMITS = {
+  LOGIN_MAX_FAILURES_PER_USER: '3',
+  LOGIN_MAX_FAILURES_PER_IP: '40',
+  CLIENT_AUTH_MAX_FAILURES: '3',
+  THROTTLE_WINDOW: '60',
+};
 
 let server: TestServer;
 beforeAll(async () => {
@@ -15,7 +20,9 @@ afterAll(() => server.close());
 
 async function loginPage(client: { client_id: string }): Promise<{ ua: UserAgent; page: Page }> {
   const ua = new UserAgent(server.issuer);
-  const page = await ua.navigate(`${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`);
+  const page = await ua.navigate(
+    `${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`,
+  );
   if (!isPage(page)) throw new Error('expected the login page');
   return { ua, page };
 }
@@ -83,7 +90,10 @@ test('after 3 failed client authentications the client is refused with 429 and R
   const blocked = await ccToken(server.issuer, client.client_id, client.client_secret!);
   expect(blocked.status).toBe(429);
   expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
-  expect(await blocked.json()).toEqual({ error: 'invalid_client', error_description: expect.stringMatching(/^too many failed client authentications; retry in \d+ seconds$/) });
+  expect(await blocked.json()).toEqual({
+    error: 'invalid_client',
+    error_description: expect.stringMatching(/^too many failed client authentications; retry in \d+ seconds$/),
+  });
   expect((await ccToken(server.issuer, other.client_id, other.client_secret!)).status).toBe(200);
 });
 
@@ -96,7 +106,9 @@ test('the counters live in the database: a second node refuses the same username
   try {
     expect((await attempt(client, user.username, user.password)).status).toBe(429);
     const ua = new UserAgent(second.issuer);
-    const page = await ua.navigate(`${second.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`);
+    const page = await ua.navigate(
+      `${second.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`,
+    );
     if (!isPage(page)) throw new Error('expected the login page');
     const result = await ua.submit(page, '/login', { username: user.username, password: user.password });
     expect(isPage(result) && result.status).toBe(429);
@@ -113,14 +125,18 @@ test('too many failures from one IP are refused whatever the username (per-IP li
     const ua = new UserAgent(fresh.issuer);
     const statuses: number[] = [];
     for (let i = 0; i < 13; i++) {
-      const page = await ua.navigate(`${fresh.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`);
+      const page = await ua.navigate(
+        `${fresh.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`,
+      );
       if (!isPage(page)) throw new Error('expected the login page');
       const result = await ua.submit(page, '/login', { username: `someone${i}`, password: 'wrong password' });
       statuses.push(isPage(result) ? result.status : 302);
     }
     expect(statuses.slice(0, 12).every((s) => s === 401)).toBe(true);
     expect(statuses[12]).toBe(429);
-    const page = await ua.navigate(`${fresh.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`);
+    const page = await ua.navigate(
+      `${fresh.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`,
+    );
     if (!isPage(page)) throw new Error('expected the login page');
     const result = await ua.submit(page, '/login', { username: user.username, password: user.password });
     expect(isPage(result) && result.status).toBe(429);
@@ -133,7 +149,9 @@ test('parallel attempts cannot slip under the limit: of 20 at once, only 3 get a
   const client = await server.client();
   const user = await server.user();
   const pages = await Promise.all(Array.from({ length: 20 }, () => loginPage(client)));
-  const results = await Promise.all(pages.map(({ ua, page }) => ua.submit(page, '/login', { username: user.username, password: 'wrong password' })));
+  const results = await Promise.all(
+    pages.map(({ ua, page }) => ua.submit(page, '/login', { username: user.username, password: 'wrong password' })),
+  );
   const statuses = results.map((r) => (isPage(r) ? r.status : 302)).sort();
   expect(statuses.filter((s) => s === 401)).toHaveLength(3);
   expect(statuses.filter((s) => s === 429)).toHaveLength(17);
@@ -142,12 +160,20 @@ test('parallel attempts cannot slip under the limit: of 20 at once, only 3 get a
 test('client_secret_post failures count against the IP: past its limit even the right secret is refused', async () => {
   const fresh = await startServer({ ...LIMITS, CLIENT_AUTH_MAX_FAILURES_PER_IP: '5' });
   try {
-    const client = await fresh.client({ grantTypes: ['client_credentials'], redirectUris: [], authMethod: 'client_secret_post' });
+    const client = await fresh.client({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      authMethod: 'client_secret_post',
+    });
     const post = (secret: string) =>
       fetch(`${fresh.issuer}/oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: secret }),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: client.client_id,
+          client_secret: secret,
+        }),
       });
     for (let i = 0; i < 5; i++) expect((await post('wrong')).status).toBe(401);
     const blocked = await post(client.client_secret!);

@@ -62,7 +62,12 @@ for (const file of positionals) {
   };
   const key = (n) => {
     const { functionName, url, lineNumber } = frame(n);
-    const short = url ? url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\/src\//, 'dist/src/') : '';
+    const short = url
+      ? url
+          .replace(/^file:\/\//, '')
+          .replace(/^.*\/node_modules\//, '')
+          .replace(/^.*\/dist\/src\//, 'dist/src/')
+      : '';
     return `${functionName || '(anonymous)'} ${short ? `${short}:${lineNumber + 1}` : ''}`.trim();
   };
 

@@ -47,19 +47,33 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async (_ctx, _client, oneOf) => (oneOf ? (oneOf.includes(apiResource) ? apiResource : oneOf) : apiResource),
-      getResourceServerInfo: async () => ({ scope: API_SCOPES.join(' '), audience: apiResource, accessTokenFormat: 'opaque' }),
+      defaultResource: async (_ctx, _client, oneOf) =>
+        oneOf ? (oneOf.includes(apiResource) ? apiResource : oneOf) : apiResource,
+      getResourceServerInfo: async () => ({
+        scope: API_SCOPES.join(' '),
+        audience: apiResource,
+        accessTokenFormat: 'opaque',
+      }),
     },
     clientCredentials: { enabled: true },
     introspection: {
       enabled: true,
-      allowedPolicy: async (_ctx, client, token) => client.grantTypes?.length === 0 || token.clientId === client.clientId,
+      allowedPolicy: async (_ctx, client, token) =>
+        client.grantTypes?.length === 0 || token.clientId === client.clientId,
     },
     revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
   },
-  findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, name: 'Bench', preferred_username: 'bench' }) }),
+  findAccount: async (_ctx, sub) => ({
+    accountId: sub,
+    claims: async () => ({ sub, name: 'Bench', preferred_username: 'bench' }),
+  }),
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-  jwks: { keys: [{ ...rsa, alg: 'RS256', use: 'sig', kid: 'bench-rs' }, { ...ec, alg: 'ES256', use: 'sig', kid: 'bench-es' }] },
+  jwks: {
+    keys: [
+      { ...rsa, alg: 'RS256', use: 'sig', kid: 'bench-rs' },
+      { ...ec, alg: 'ES256', use: 'sig', kid: 'bench-es' },
+    ],
+  },
   pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
   ttl: {
     AccessToken: 864000,
@@ -114,10 +128,13 @@ provider.use(async (ctx, next) => {
       const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = details.prompt.details;
       const accountId = details.session.accountId;
       const clientId = String(details.params.client_id);
-      const grant = (details.grantId && (await provider.Grant.find(details.grantId))) || new provider.Grant({ accountId, clientId });
+      const grant =
+        (details.grantId && (await provider.Grant.find(details.grantId))) ||
+        new provider.Grant({ accountId, clientId });
       if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
       if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
-      for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+      for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {}))
+        grant.addResourceScope(indicator, scopes.join(' '));
       result = { consent: { grantId: await grant.save() } };
     }
     const location = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });

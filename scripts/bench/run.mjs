@@ -63,7 +63,13 @@ const { values: opt } = parseArgs({
   strict: true,
 });
 if (opt.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(
+    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1, 9)
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n') + '\n',
+  );
   process.exit(0);
 }
 const duration = Number(opt.duration);
@@ -73,7 +79,12 @@ if (!(duration > 0) || !(Number.isInteger(connections) && connections > 0) || !(
   process.stderr.write('--duration and --warmup must be seconds, --connections a positive integer\n');
   process.exit(2);
 }
-const only = opt.only ? opt.only.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) : SCENARIOS;
+const only = opt.only
+  ? opt.only
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean)
+  : SCENARIOS;
 for (const name of only) {
   if (!SCENARIOS.includes(name)) {
     process.stderr.write(`--only: unknown scenario "${name}"; one of ${SCENARIOS.join(', ')}\n`);
@@ -160,7 +171,10 @@ function freePort() {
 
 async function waitHealthy(child, origin, started, timeoutMs = 30_000) {
   for (;;) {
-    if (child.exitInfo) throw new Error(`${child.label} exited (${JSON.stringify(child.exitInfo)}) before it was healthy:\n${child.tail.join('\n')}`);
+    if (child.exitInfo)
+      throw new Error(
+        `${child.label} exited (${JSON.stringify(child.exitInfo)}) before it was healthy:\n${child.tail.join('\n')}`,
+      );
     try {
       const res = await fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
@@ -168,7 +182,8 @@ async function waitHealthy(child, origin, started, timeoutMs = 30_000) {
     } catch {
       // not listening yet
     }
-    if (performance.now() - started > timeoutMs) throw new Error(`${child.label} not healthy after ${timeoutMs} ms:\n${child.tail.join('\n')}`);
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`${child.label} not healthy after ${timeoutMs} ms:\n${child.tail.join('\n')}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -199,10 +214,16 @@ let measuredPid;
 
 // ---------------------------------------------------------------- OAuth helpers
 
-const basic = (client) => `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64')}`;
+const basic = (client) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64')}`;
 
 function authorizationUrl(target) {
-  const q = new URLSearchParams({ response_type: 'code', client_id: target.client.client_id, scope: SCOPE, state: randomBytes(8).toString('hex') });
+  const q = new URLSearchParams({
+    response_type: 'code',
+    client_id: target.client.client_id,
+    scope: SCOPE,
+    state: randomBytes(8).toString('hex'),
+  });
   return `${target.origin}/oauth/authorize?${q}`;
 }
 
@@ -215,7 +236,8 @@ async function exchange(target, callback) {
     body: new URLSearchParams({ grant_type: 'authorization_code', code }),
   });
   const body = await res.json();
-  if (res.status !== 200 || typeof body.access_token !== 'string') throw new Error(`code exchange: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 200 || typeof body.access_token !== 'string')
+    throw new Error(`code exchange: ${res.status} ${JSON.stringify(body)}`);
   return body.access_token;
 }
 
@@ -272,7 +294,8 @@ async function cannon({ origin, path, method = 'GET', headers = {}, body, setupR
   };
 }
 
-const percentile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] : NaN);
+const percentile = (sorted, q) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] : NaN;
 
 /**
  * Sequential request chains: `connections` workers, each repeating its flow
@@ -308,7 +331,16 @@ async function flowLoop(makeWorker) {
   const cpu = cpuMs(measuredPid) - cpu0;
   if (firstError) say(`  first error: ${firstError.message}`);
   latencies.sort((a, b) => a - b);
-  return { cpuMsPerRequest: cpu / latencies.length, cpuCores: cpu / (elapsed * 1000), rps: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), requests: latencies.length, non2xx: 0, errors };
+  return {
+    cpuMsPerRequest: cpu / latencies.length,
+    cpuCores: cpu / (elapsed * 1000),
+    rps: latencies.length / elapsed,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    requests: latencies.length,
+    non2xx: 0,
+    errors,
+  };
 }
 
 async function expectOk(what, res, check = () => true) {
@@ -319,7 +351,8 @@ async function expectOk(what, res, check = () => true) {
   } catch {
     body = text;
   }
-  if (res.status !== 200 || !check(body)) throw new Error(`${what}: sanity check failed: ${res.status} ${text.slice(0, 300)}`);
+  if (res.status !== 200 || !check(body))
+    throw new Error(`${what}: sanity check failed: ${res.status} ${text.slice(0, 300)}`);
   return body;
 }
 
@@ -334,7 +367,11 @@ const scenarioDefs = {
     async measure(t) {
       const headers = { authorization: basic(t.client), 'content-type': 'application/x-www-form-urlencoded' };
       const body = 'grant_type=client_credentials&scope=buy';
-      await expectOk(`${t.name} token`, await fetch(`${t.origin}/oauth/token`, { method: 'POST', headers, body }), (b) => typeof b.access_token === 'string');
+      await expectOk(
+        `${t.name} token`,
+        await fetch(`${t.origin}/oauth/token`, { method: 'POST', headers, body }),
+        (b) => typeof b.access_token === 'string',
+      );
       return cannon({ origin: t.origin, path: '/oauth/token', method: 'POST', headers, body });
     },
   },
@@ -346,7 +383,11 @@ const scenarioDefs = {
       const token = await codeFlowToken(t);
       const headers = { authorization: basic(t.client), 'content-type': 'application/x-www-form-urlencoded' };
       const body = new URLSearchParams({ token, token_type_hint: 'access_token' }).toString();
-      await expectOk(`${t.name} introspection`, await fetch(`${t.origin}/oauth/introspect`, { method: 'POST', headers, body }), (b) => b.active === true);
+      await expectOk(
+        `${t.name} introspection`,
+        await fetch(`${t.origin}/oauth/introspect`, { method: 'POST', headers, body }),
+        (b) => b.active === true,
+      );
       return cannon({ origin: t.origin, path: '/oauth/introspect', method: 'POST', headers, body });
     },
   },
@@ -372,9 +413,20 @@ const scenarioDefs = {
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const prefix = randomBytes(4).toString('hex');
       let n = 0;
-      const order = () => JSON.stringify({ item_id: 'ITEM_001', tx_id: `${prefix}-${++n}`, buy_at: '2023-09-01 13:22:22' });
-      await expectOk(`${t.name} buy`, await fetch(`${t.origin}/api/items/buy`, { method: 'POST', headers, body: order() }), (b) => b.code === 0);
-      return cannon({ origin: t.origin, path: '/api/items/buy', method: 'POST', headers, setupRequest: (req) => ({ ...req, body: order() }) });
+      const order = () =>
+        JSON.stringify({ item_id: 'ITEM_001', tx_id: `${prefix}-${++n}`, buy_at: '2023-09-01 13:22:22' });
+      await expectOk(
+        `${t.name} buy`,
+        await fetch(`${t.origin}/api/items/buy`, { method: 'POST', headers, body: order() }),
+        (b) => b.code === 0,
+      );
+      return cannon({
+        origin: t.origin,
+        path: '/api/items/buy',
+        method: 'POST',
+        headers,
+        setupRequest: (req) => ({ ...req, body: order() }),
+      });
     },
   },
   flow_fresh: {
@@ -387,7 +439,8 @@ const scenarioDefs = {
       return flowLoop(() => async () => {
         const ua = new UserAgent(t.origin);
         const { callback, shown } = await authorize(ua, authorizationUrl(t), t.user);
-        if (t.name === 'ours' && shown.join() !== 'login') throw new Error(`expected only the login page, saw: ${shown.join(', ') || 'none'}`);
+        if (t.name === 'ours' && shown.join() !== 'login')
+          throw new Error(`expected only the login page, saw: ${shown.join(', ') || 'none'}`);
         await exchange(t, callback);
       });
     },
@@ -442,17 +495,29 @@ function table(rows) {
     r.met === null ? '—' : r.met ? 'yes' : 'NO',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => String(row[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ')} |`;
-  return [line(header), `|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`, ...body.map(line)].join('\n');
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`,
+    ...body.map(line),
+  ].join('\n');
 }
 
 async function main() {
   const os = await import('node:os');
   const loadBefore = os.loadavg()[0];
-  if (loadBefore > 0.5) say(`note: load average ${loadBefore.toFixed(2)} before the start: other processes are using the CPUs, and the numbers will show it`);
+  if (loadBefore > 0.5)
+    say(
+      `note: load average ${loadBefore.toFixed(2)} before the start: other processes are using the CPUs, and the numbers will show it`,
+    );
   const dir = mkdtempSync(join(tmpdir(), 'oidc-bench-'));
   scratchDir = dir;
-  const result = { options: { duration, connections, warmup, only, cpuProf: cpuProfDir ?? null }, machine: {}, scenarios: [] };
+  const result = {
+    options: { duration, connections, warmup, only, cpuProf: cpuProfDir ?? null },
+    machine: {},
+    scenarios: [],
+  };
   let server;
   let ceiling;
   try {
@@ -492,36 +557,87 @@ async function main() {
 
     say(`preparing ${dir} through the command line…`);
     // The first command creates the database (migrations) and the signing keys.
-    const client = await cli(env, 'client:create', '--', '--name', 'bench', '--redirect-uri', REDIRECT_URI,
-      '--grant-type', 'authorization_code', '--grant-type', 'refresh_token', '--grant-type', 'client_credentials',
-      '--auth-method', 'client_secret_basic');
+    const client = await cli(
+      env,
+      'client:create',
+      '--',
+      '--name',
+      'bench',
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--grant-type',
+      'authorization_code',
+      '--grant-type',
+      'refresh_token',
+      '--grant-type',
+      'client_credentials',
+      '--auth-method',
+      'client_secret_basic',
+    );
     const user = { username: 'bench', password: PASSWORD };
-    await cli(env, 'user:create', '--', '--username', user.username, '--password', user.password, '--server-id', 'bench_server');
-    await cli(env, 'item:create', '--', '--item-id', 'ITEM_001', '--name', '品項1', '--img-url', 'https://img.example.com/img/item_001.png', '--amount', '100');
+    await cli(
+      env,
+      'user:create',
+      '--',
+      '--username',
+      user.username,
+      '--password',
+      user.password,
+      '--server-id',
+      'bench_server',
+    );
+    await cli(
+      env,
+      'item:create',
+      '--',
+      '--item-id',
+      'ITEM_001',
+      '--name',
+      '品項1',
+      '--img-url',
+      'https://img.example.com/img/item_001.png',
+      '--amount',
+      '100',
+    );
 
     const scryptCost = await scryptMs();
 
-    say('starting the server: node [npm start\'s flags] dist/src/main.js');
+    say("starting the server: node [npm start's flags] dist/src/main.js");
     if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
     // The V8 flags `npm start` runs the server with (package.json), so the bench measures what production runs.
     const startScript = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
-    const productionFlags = (/node ((?:--\S+ )*)dist\/src\/main\.js/.exec(startScript)?.[1] ?? '').split(/\s+/).filter(Boolean);
+    const productionFlags = (/node ((?:--\S+ )*)dist\/src\/main\.js/.exec(startScript)?.[1] ?? '')
+      .split(/\s+/)
+      .filter(Boolean);
     const nodeFlags = [
       ...productionFlags,
       ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
       ...(opt['node-flags'] ? opt['node-flags'].split(/\s+/).filter(Boolean) : []),
     ];
     let started = performance.now();
-    server = spawnChild('server', process.execPath, [...nodeFlags, join(ROOT, 'dist/src/main.js')], { cwd: ROOT, env: serverEnv });
+    server = spawnChild('server', process.execPath, [...nodeFlags, join(ROOT, 'dist/src/main.js')], {
+      cwd: ROOT,
+      env: serverEnv,
+    });
     const startMs = await waitHealthy(server, origin, started);
     await new Promise((r) => setTimeout(r, 500));
     const idleMem = procStatus(server.pid);
     say(`  healthy after ${startMs.toFixed(0)} ms (pid ${server.pid}); RSS when idle ${fmt(idleMem.rssMb)} MB`);
 
     say('starting the ceiling: scripts/bench/ceiling.mjs');
-    const ceilingEnv = { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(ceilingPort), CLIENT_ID: client.client_id, CLIENT_SECRET: client.client_secret, REDIRECT_URI };
+    const ceilingEnv = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: String(ceilingPort),
+      CLIENT_ID: client.client_id,
+      CLIENT_SECRET: client.client_secret,
+      REDIRECT_URI,
+    };
     started = performance.now();
-    ceiling = spawnChild('ceiling', process.execPath, [join(ROOT, 'scripts/bench/ceiling.mjs')], { cwd: ROOT, env: ceilingEnv });
+    ceiling = spawnChild('ceiling', process.execPath, [join(ROOT, 'scripts/bench/ceiling.mjs')], {
+      cwd: ROOT,
+      env: ceilingEnv,
+    });
     const ceilingStartMs = await waitHealthy(ceiling, ceilingOrigin, started);
 
     const targets = {
@@ -531,8 +647,18 @@ async function main() {
 
     for (const name of only) {
       const def = scenarioDefs[name];
-      say(`${name}: ${def.title} — ${duration}s, ${connections} connections${warmup ? `, after ${warmup}s warm-up` : ''}`);
-      const row = { name, title: def.title, ceilingIs: def.ceiling === false ? null : def.ceilingNote, target: null, met: null, ratio: null, ceiling: null };
+      say(
+        `${name}: ${def.title} — ${duration}s, ${connections} connections${warmup ? `, after ${warmup}s warm-up` : ''}`,
+      );
+      const row = {
+        name,
+        title: def.title,
+        ceilingIs: def.ceiling === false ? null : def.ceilingNote,
+        target: null,
+        met: null,
+        ratio: null,
+        ceiling: null,
+      };
       // Peak RSS of the server while this scenario ran (sampled), to see which load grows it.
       let scenarioRss = procStatus(server.pid).rssMb;
       const sampler = setInterval(() => {
@@ -544,13 +670,17 @@ async function main() {
         clearInterval(sampler);
         row.serverRssMb = scenarioRss;
         Object.assign(row, ours);
-        say(`  ours:    ${fmt(ours.rps)}/s  p50 ${fmtMs(ours.p50)} ms  p99 ${fmtMs(ours.p99)} ms  CPU ${fmt(ours.cpuMsPerRequest, 2)} ms/req (${fmt(ours.cpuCores, 2)} cores)  RSS up to ${fmt(scenarioRss, 0)} MB${ours.non2xx || ours.errors ? `  (non-2xx ${ours.non2xx}, errors ${ours.errors})` : ''}`);
+        say(
+          `  ours:    ${fmt(ours.rps)}/s  p50 ${fmtMs(ours.p50)} ms  p99 ${fmtMs(ours.p99)} ms  CPU ${fmt(ours.cpuMsPerRequest, 2)} ms/req (${fmt(ours.cpuCores, 2)} cores)  RSS up to ${fmt(scenarioRss, 0)} MB${ours.non2xx || ours.errors ? `  (non-2xx ${ours.non2xx}, errors ${ours.errors})` : ''}`,
+        );
         if (def.ceiling !== false) {
           measuredPid = ceiling.pid;
           const c = await def.measure(targets.ceiling);
           row.ceiling = c;
           row.ratio = ours.rps / c.rps;
-          say(`  ceiling: ${fmt(c.rps)}/s  p50 ${fmtMs(c.p50)} ms  p99 ${fmtMs(c.p99)} ms  CPU ${fmt(c.cpuMsPerRequest, 2)} ms/req (${fmt(c.cpuCores, 2)} cores)${c.non2xx || c.errors ? `  (non-2xx ${c.non2xx}, errors ${c.errors})` : ''}`);
+          say(
+            `  ceiling: ${fmt(c.rps)}/s  p50 ${fmtMs(c.p50)} ms  p99 ${fmtMs(c.p99)} ms  CPU ${fmt(c.cpuMsPerRequest, 2)} ms/req (${fmt(c.cpuCores, 2)} cores)${c.non2xx || c.errors ? `  (non-2xx ${c.non2xx}, errors ${c.errors})` : ''}`,
+          );
         }
         if (def.target === 'ratio') {
           row.target = `>= ${TARGETS.ratio}x`;
@@ -635,7 +765,8 @@ async function main() {
     '',
   ];
   out(lines.join('\n'));
-  if (opt.json) process.stdout.write(`${JSON.stringify(result, (k, v) => (typeof v === 'number' ? round(v, 2) : v), 2)}\n`);
+  if (opt.json)
+    process.stdout.write(`${JSON.stringify(result, (k, v) => (typeof v === 'number' ? round(v, 2) : v), 2)}\n`);
 }
 
 main().catch((err) => {

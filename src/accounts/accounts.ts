@@ -39,9 +39,11 @@ export class Accounts {
 
   async create(input: NewAccount): Promise<Account> {
     if (!USERNAME.test(input.username)) throw new AccountError('username: 1 to 64 letters, digits or . _ @ + -');
-    if (input.password.length < 8 || input.password.length > 1024) throw new AccountError('password: 8 to 1024 characters');
+    if (input.password.length < 8 || input.password.length > 1024)
+      throw new AccountError('password: 8 to 1024 characters');
     if (input.email !== undefined && !EMAIL.test(input.email)) throw new AccountError('email: not an e-mail address');
-    if (input.serverId !== undefined && !/^\S{1,128}$/.test(input.serverId)) throw new AccountError('server-id: 1 to 128 characters, no spaces');
+    if (input.serverId !== undefined && !/^\S{1,128}$/.test(input.serverId))
+      throw new AccountError('server-id: 1 to 128 characters, no spaces');
     if (await this.db.account.findUnique({ where: { username: input.username } })) {
       throw new AccountError(`username: "${input.username}" is taken`);
     }
@@ -67,7 +69,6 @@ export class Accounts {
   async findById(id: string): Promise<Account | undefined> {
     return this.queries.findById(id);
   }
-
 
   /** The account when the password is right; undefined otherwise, in the same time either way. */
   async authenticate(username: string, password: string): Promise<Account | undefined> {

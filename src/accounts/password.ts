@@ -48,7 +48,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
   const options = { N: Number(n), r: Number(r), p: Number(p) };
-  const actual = await scrypt(password, Buffer.from(salt, 'base64url'), expected.length, { ...options, maxmem: maxmem(options.N, options.r) });
+  const actual = await scrypt(password, Buffer.from(salt, 'base64url'), expected.length, {
+    ...options,
+    maxmem: maxmem(options.N, options.r),
+  });
   return timingSafeEqual(actual, expected);
 }
 

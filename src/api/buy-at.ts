@@ -15,7 +15,14 @@ export const BUY_AT_WINDOW = 'from 2000-01-01 00:00:00 UTC to 24 hours after now
 
 function validParts(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
   const probe = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return probe.getUTCFullYear() === y && probe.getUTCMonth() === mo - 1 && probe.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
+  return (
+    probe.getUTCFullYear() === y &&
+    probe.getUTCMonth() === mo - 1 &&
+    probe.getUTCDate() === d &&
+    h < 24 &&
+    mi < 60 &&
+    s < 60
+  );
 }
 
 // Building a formatter costs far more than using one: one per zone, kept.
@@ -27,13 +34,23 @@ function zoneOffset(timeZone: string, ms: number): number {
   let format = formatters.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
     });
     formatters.set(timeZone, format);
   }
   const parts = format.formatToParts(new Date(ms));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(ms / 1000) * 1000;
+  return (
+    Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) -
+    Math.floor(ms / 1000) * 1000
+  );
 }
 
 export type BuyAt = { at: Date } | { problem: 'format' | 'too_early' | 'too_late' };
@@ -55,7 +72,10 @@ export function parseBuyAt(text: string, timeZone: string, now = Date.now()): Bu
   } else {
     const fraction = iso![7] ? Math.floor(Number(`0${iso![7]}`) * 1000) : 0;
     const zone = iso![8]!;
-    const offset = zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
+    const offset =
+      zone === 'Z'
+        ? 0
+        : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
     if (Math.abs(offset) > 14 * 3600_000) return { problem: 'format' };
     ms = wall + fraction - offset;
   }

@@ -22,7 +22,8 @@ function challenge(err: ApiError): string | undefined {
 
 function fromUnknown(raw: unknown): ApiError | undefined {
   if (raw instanceof ApiError) return raw;
-  if (isDatabaseUnavailable(raw) || raw instanceof IntrospectionUnavailable) return new ApiError('temporarily_unavailable', 'the service is temporarily unavailable');
+  if (isDatabaseUnavailable(raw) || raw instanceof IntrospectionUnavailable)
+    return new ApiError('temporarily_unavailable', 'the service is temporarily unavailable');
   // @koa/bodyparser: too large, not JSON, or not decodable.
   const fault = clientFault(raw);
   if (fault?.status === 413) return new ApiError('body_too_large', 'body: larger than 16 KB');
@@ -37,7 +38,8 @@ export function apiErrors(log: (err: unknown, ctx: Context) => void) {
       await next();
       if (ctx.body === undefined || ctx.body === null) {
         if (ctx.status === 404) throw new ApiError('not_found', 'no such endpoint');
-        if (ctx.status === 405) throw new ApiError('method_not_allowed', `method not allowed; allowed: ${ctx.response.get('allow')}`);
+        if (ctx.status === 405)
+          throw new ApiError('method_not_allowed', `method not allowed; allowed: ${ctx.response.get('allow')}`);
       }
     } catch (raw) {
       const err = fromUnknown(raw);

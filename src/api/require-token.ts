@@ -35,12 +35,18 @@ export function requireToken(verifier: TokenVerifier, apiResource: string, scope
   return async function checkToken(ctx: Context, next: Next): Promise<void> {
     const info = await verifier.verify(bearerToken(ctx));
     if (!info) throw new ApiError('invalid_token', 'access token is invalid, expired or revoked');
-    if (!audienceAccepted(info.aud, apiResource)) throw new ApiError('invalid_token', 'access token is not meant for this API');
+    if (!audienceAccepted(info.aud, apiResource))
+      throw new ApiError('invalid_token', 'access token is not meant for this API');
     // A valid token, but a client's own: no scope would make it a user's, so
     // this is invalid_token ("invalid for other reasons", RFC 6750 §3.1) and
     // not insufficient_scope, which would send the client after more scope.
-    if (!info.sub) throw new ApiError('invalid_token', `this token was issued to a client, not a user (client_credentials); ${endpoint} needs a token a user authorized`);
-    if (!info.scopes.has(scope)) throw new ApiError('insufficient_scope', `this endpoint needs the ${scope} scope`, scope);
+    if (!info.sub)
+      throw new ApiError(
+        'invalid_token',
+        `this token was issued to a client, not a user (client_credentials); ${endpoint} needs a token a user authorized`,
+      );
+    if (!info.scopes.has(scope))
+      throw new ApiError('insufficient_scope', `this endpoint needs the ${scope} scope`, scope);
     (ctx.state as TokenState).token = { ...info, sub: info.sub };
     await next();
   };

@@ -36,7 +36,12 @@ const buySchema = z.object({
   buy_at: z.string({ error: 'must be a string like "2023-09-01 13:22:22"' }),
 });
 
-const itemView = (i: Item) => ({ item_id: i.itemId, item_name: i.name, item_img_url: i.imgUrl, amount: String(i.amount) });
+const itemView = (i: Item) => ({
+  item_id: i.itemId,
+  item_name: i.name,
+  item_img_url: i.imgUrl,
+  amount: String(i.amount),
+});
 const orderView = (o: Order) => ({
   tx_id: o.txId,
   item_id: o.itemId,
@@ -47,12 +52,19 @@ const orderView = (o: Order) => ({
 });
 
 // An opaque cursor: where the previous page ended.
-const encodeCursor = (c: { buyAt: Date; id: number }) => Buffer.from(JSON.stringify([c.buyAt.getTime(), c.id])).toString('base64url');
+const encodeCursor = (c: { buyAt: Date; id: number }) =>
+  Buffer.from(JSON.stringify([c.buyAt.getTime(), c.id])).toString('base64url');
 function decodeCursor(text: string): { buyAt: Date; id: number } {
   try {
     const [t, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
     // A real instant (Date's range) and a real row id (PostgreSQL's int4).
-    if (Number.isSafeInteger(t) && Math.abs(t as number) <= 8.64e15 && Number.isSafeInteger(id) && (id as number) > 0 && (id as number) <= 2147483647) {
+    if (
+      Number.isSafeInteger(t) &&
+      Math.abs(t as number) <= 8.64e15 &&
+      Number.isSafeInteger(id) &&
+      (id as number) > 0 &&
+      (id as number) <= 2147483647
+    ) {
       return { buyAt: new Date(t as number), id: id as number };
     }
   } catch {
@@ -85,43 +97,69 @@ export function apiMiddleware(deps: ApiDeps): Middleware {
 
   router.get(ROUTES.apiMe, requireToken(verifier, apiResource, 'profile', `GET ${ROUTES.apiMe}`), async (ctx) => {
     const account = await accounts.findById((ctx.state as TokenState).token.sub);
-    if (!account) throw new ApiError('invalid_token', 'the token\'s user no longer exists');
+    if (!account) throw new ApiError('invalid_token', "the token's user no longer exists");
     ok(ctx, '查詢成功', { username: account.username, server_id: account.serverId });
   });
 
-  router.post(ROUTES.apiBuy, requireToken(verifier, apiResource, 'buy', `POST ${ROUTES.apiBuy}`), async (ctx, next) => {
-    if (!ctx.is('application/json')) throw new ApiError('invalid_request', 'body: must be application/json');
-    return next();
-  }, json, async (ctx) => {
-    const body: unknown = ctx.request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('invalid_request', 'body: must be a JSON object');
-    const parsed = buySchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ApiError('invalid_request', `${String(issue.path[0])}: ${issue.message}`);
-    }
-    const { item_id, tx_id, buy_at } = parsed.data;
-    const buyAt = parseBuyAt(buy_at, deps.buyAtTimeZone);
-    if ('problem' in buyAt) throw new ApiError('invalid_request', buyAtMessage(buyAt.problem, deps.buyAtTimeZone));
-    const result = await shop.buy((ctx.state as TokenState).token.sub, tx_id, item_id, buyAt.at);
-    if (result.status === 'no_item') throw new ApiError('not_found', `item_id: no item "${item_id}"`);
-    if (result.status === 'conflict') throw new ApiError('tx_conflict', `tx_id: already used for another item`);
-    ok(ctx, '購買成功');
-  });
+  router.post(
+    ROUTES.apiBuy,
+    requireToken(verifier, apiResource, 'buy', `POST ${ROUTES.apiBuy}`),
+    async (ctx, next) => {
+      if (!ctx.is('application/json')) throw new ApiError('invalid_request', 'body: must be application/json');
+      return next();
+    },
+    json,
+    async (ctx) => {
+      const body: unknown = ctx.request.body;
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw new ApiError('invalid_request', 'body: must be a JSON object');
+      const parsed = buySchema.safeParse(body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new ApiError('invalid_request', `${String(issue.path[0])}: ${issue.message}`);
+      }
+      const { item_id, tx_id, buy_at } = parsed.data;
+      const buyAt = parseBuyAt(buy_at, deps.buyAtTimeZone);
+      if ('problem' in buyAt) throw new ApiError('invalid_request', buyAtMessage(buyAt.problem, deps.buyAtTimeZone));
+      const result = await shop.buy((ctx.state as TokenState).token.sub, tx_id, item_id, buyAt.at);
+      if (result.status === 'no_item') throw new ApiError('not_found', `item_id: no item "${item_id}"`);
+      if (result.status === 'conflict') throw new ApiError('tx_conflict', `tx_id: already used for another item`);
+      ok(ctx, '購買成功');
+    },
+  );
 
-  router.get(ROUTES.apiOrders, requireToken(verifier, apiResource, 'buy_history', `GET ${ROUTES.apiOrders}`), async (ctx) => {
-    const limitText = queryParam(ctx, 'limit');
-    const limit = limitText === undefined ? 50 : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
-    if (!(limit >= 1 && limit <= 200)) throw new ApiError('invalid_request', 'limit: must be an integer from 1 to 200');
-    const cursorText = queryParam(ctx, 'cursor');
-    const page = await shop.orders((ctx.state as TokenState).token.sub, limit, cursorText ? decodeCursor(cursorText) : undefined);
-    ok(ctx, '查詢成功', { orders: page.orders.map(orderView), next_cursor: page.next ? encodeCursor(page.next) : null });
-  });
+  router.get(
+    ROUTES.apiOrders,
+    requireToken(verifier, apiResource, 'buy_history', `GET ${ROUTES.apiOrders}`),
+    async (ctx) => {
+      const limitText = queryParam(ctx, 'limit');
+      const limit = limitText === undefined ? 50 : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
+      if (!(limit >= 1 && limit <= 200))
+        throw new ApiError('invalid_request', 'limit: must be an integer from 1 to 200');
+      const cursorText = queryParam(ctx, 'cursor');
+      const page = await shop.orders(
+        (ctx.state as TokenState).token.sub,
+        limit,
+        cursorText ? decodeCursor(cursorText) : undefined,
+      );
+      ok(ctx, '查詢成功', {
+        orders: page.orders.map(orderView),
+        next_cursor: page.next ? encodeCursor(page.next) : null,
+      });
+    },
+  );
 
   const stack: Middleware[] = [
     apiErrors(deps.log),
     ...(deps.corsOrigins.length
-      ? [cors({ origin: (ctx: Context) => (deps.corsOrigins.includes(ctx.get('origin')) ? ctx.get('origin') : ''), allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['WWW-Authenticate'], maxAge: 600 })]
+      ? [
+          cors({
+            origin: (ctx: Context) => (deps.corsOrigins.includes(ctx.get('origin')) ? ctx.get('origin') : ''),
+            allowHeaders: ['Authorization', 'Content-Type'],
+            exposeHeaders: ['WWW-Authenticate'],
+            maxAge: 600,
+          }),
+        ]
       : []),
     router.routes() as Middleware,
     // Sets 405 with an Allow header (RFC 9110 §15.5.6); apiErrors adds the envelope.

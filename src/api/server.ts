@@ -31,7 +31,11 @@ async function main(): Promise<void> {
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
 
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
-  const logError = (err: unknown, ctx?: Koa.Context) => log.error({ err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined }, 'request failed');
+  const logError = (err: unknown, ctx?: Koa.Context) =>
+    log.error(
+      { err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined },
+      'request failed',
+    );
   app.on('error', logError);
   app.use(requestLog(log, new Metrics(database.pool), config.trustProxy));
   app.use(securityHeaders(config.issuer));
@@ -59,7 +63,12 @@ async function main(): Promise<void> {
     }),
   );
 
-  const server = await serve(app.callback(), { port: config.api.port, host: config.host, portSetting: 'API_PORT' }, log, () => closeDatabase(database));
+  const server = await serve(
+    app.callback(),
+    { port: config.api.port, host: config.host, portSetting: 'API_PORT' },
+    log,
+    () => closeDatabase(database),
+  );
   log.info({ address: server.address(), introspection: config.api.introspection.endpoint }, 'api listening');
 }
 

@@ -21,7 +21,10 @@ export interface Order {
   buyAt: Date;
 }
 
-export type BuyResult = { status: 'created' | 'replayed'; order: Order } | { status: 'conflict'; order: Order } | { status: 'no_item' };
+export type BuyResult =
+  | { status: 'created' | 'replayed'; order: Order }
+  | { status: 'conflict'; order: Order }
+  | { status: 'no_item' };
 
 export interface OrderPage {
   orders: Order[];
@@ -38,7 +41,10 @@ export class Shop {
   constructor(private readonly db: Db) {}
 
   async items(): Promise<Item[]> {
-    return this.db.item.findMany({ orderBy: { itemId: 'asc' }, select: { itemId: true, name: true, imgUrl: true, amount: true } });
+    return this.db.item.findMany({
+      orderBy: { itemId: 'asc' },
+      select: { itemId: true, name: true, imgUrl: true, amount: true },
+    });
   }
 
   /** Adds or updates an item; orders keep the name, image and amount they were bought at. */

@@ -31,7 +31,13 @@ export function inProcessVerifier(holder: ProviderHolder): TokenVerifier {
         if (!token.exp) return undefined;
         const grant = await provider.Grant.find(token.grantId);
         if (!grant || grant.clientId !== token.clientId || grant.accountId !== token.accountId) return undefined;
-        return { sub: token.accountId, clientId: token.clientId!, scopes: token.scopes, aud: token.aud, exp: token.exp };
+        return {
+          sub: token.accountId,
+          clientId: token.clientId!,
+          scopes: token.scopes,
+          aud: token.aud,
+          exp: token.exp,
+        };
       }
       // The library keeps client credentials tokens (RFC 6749 §4.4) apart
       // from access tokens. They have no user and no grant; they are looked
@@ -68,7 +74,11 @@ export function introspectionVerifier(opts: IntrospectionOptions): TokenVerifier
     try {
       res = await fetch(opts.endpoint, {
         method: 'POST',
-        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: {
+          authorization: auth,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
         body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
         signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
       });
@@ -82,7 +92,12 @@ export function introspectionVerifier(opts: IntrospectionOptions): TokenVerifier
     } catch (cause) {
       throw new IntrospectionUnavailable('introspection answered something other than JSON', { cause });
     }
-    if (body.active !== true || body.token_type !== 'Bearer' || typeof body.exp !== 'number' || typeof body.client_id !== 'string') {
+    if (
+      body.active !== true ||
+      body.token_type !== 'Bearer' ||
+      typeof body.exp !== 'number' ||
+      typeof body.client_id !== 'string'
+    ) {
       return undefined;
     }
     return {
@@ -120,7 +135,9 @@ export function verifierFor(config: Config, provider?: ProviderHolder, mode = co
   }
   const { endpoint, clientId, clientSecret, cacheTtl } = config.api.introspection;
   if (!clientId || !clientSecret) {
-    throw new Error('introspection needs INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET (npm run --silent client:create -- --name api --resource-server)');
+    throw new Error(
+      'introspection needs INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET (npm run --silent client:create -- --name api --resource-server)',
+    );
   }
   return introspectionVerifier({ endpoint, clientId, clientSecret, cacheTtl, maxEntries: 10_000 });
 }

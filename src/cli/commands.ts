@@ -31,7 +31,11 @@ export interface CommandSpec {
 }
 
 /** Every command takes it; it is parsed like any other option. */
-export const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', description: 'Print this help on stdout and exit 0.' };
+export const HELP_OPTION: OptionSpec = {
+  type: 'boolean',
+  short: 'h',
+  description: 'Print this help on stdout and exit 0.',
+};
 
 export const COMMANDS = {
   'client:create': {
@@ -41,7 +45,12 @@ export const COMMANDS = {
       'the secret is shown (it is stored encrypted with SECRET_KEY). The server validates the metadata as it ' +
       'would for dynamic registration.',
     options: {
-      name: { type: 'string', value: 'NAME', required: true, description: "The client's name (client_name), shown on the consent page." },
+      name: {
+        type: 'string',
+        value: 'NAME',
+        required: true,
+        description: "The client's name (client_name), shown on the consent page.",
+      },
       'redirect-uri': {
         type: 'string',
         value: 'URI',
@@ -75,21 +84,23 @@ export const COMMANDS = {
         value: '"TYPE"',
         multiple: true,
         default: 'code',
-        description: 'A response type such as "code id_token"; other than code only when the server sets IMPLICIT_AND_HYBRID=true.',
+        description:
+          'A response type such as "code id_token"; other than code only when the server sets IMPLICIT_AND_HYBRID=true.',
       },
       'auth-method': {
         type: 'string',
         value: 'METHOD',
         choices: AUTH_METHODS,
         default: DEFAULT_AUTH_METHOD,
-        description: 'How the client authenticates at the token endpoint; none makes a public client with no secret (it must use PKCE).',
+        description:
+          'How the client authenticates at the token endpoint; none makes a public client with no secret (it must use PKCE).',
       },
       'resource-server': {
         type: 'boolean',
         default: 'off',
         description:
-          "Credentials for an API that introspects tokens (INTROSPECTION_CLIENT_ID/_SECRET): no grants, no redirect URIs; " +
-          'it may introspect any client\'s tokens.',
+          'Credentials for an API that introspects tokens (INTROSPECTION_CLIENT_ID/_SECRET): no grants, no redirect URIs; ' +
+          "it may introspect any client's tokens.",
       },
     },
     examples: [
@@ -108,19 +119,31 @@ export const COMMANDS = {
       'Creates an account and prints it as one JSON document (id, username, server_id, email, name). ' +
       'The password is hashed with scrypt and never printed.',
     options: {
-      username: { type: 'string', value: 'NAME', required: true, description: 'The login name: 1 to 64 letters, digits or . _ @ + -; unique.' },
-      password: { type: 'string', value: 'PASSWORD', required: true, description: '8 to 1024 characters (quote it if it has spaces).' },
+      username: {
+        type: 'string',
+        value: 'NAME',
+        required: true,
+        description: 'The login name: 1 to 64 letters, digits or . _ @ + -; unique.',
+      },
+      password: {
+        type: 'string',
+        value: 'PASSWORD',
+        required: true,
+        description: '8 to 1024 characters (quote it if it has spaces).',
+      },
       'server-id': {
         type: 'string',
         value: 'ID',
         default: 'a random 16-hex-digit id',
-        description: 'The account\'s server_id claim and API field: 1 to 128 characters, no spaces.',
+        description: "The account's server_id claim and API field: 1 to 128 characters, no spaces.",
       },
       email: { type: 'string', value: 'EMAIL', default: 'none', description: 'The email claim.' },
       name: { type: 'string', value: 'NAME', default: 'none', description: 'The name claim.' },
     },
     examples: [
-      { args: "--username alice --password 'a long passphrase' --server-id srv-1 --email alice@example.com --name Alice" },
+      {
+        args: "--username alice --password 'a long passphrase' --server-id srv-1 --email alice@example.com --name Alice",
+      },
       { args: "--username bob --password 'another long passphrase'" },
     ],
   },
@@ -165,12 +188,19 @@ export const COMMANDS = {
     summary: 'add or update an item of the shop catalog the API sells',
     description: 'Adds an item to the catalog, or updates the item with that id; prints it as one JSON document.',
     options: {
-      'item-id': { type: 'string', value: 'ID', required: true, description: 'The item\'s id: 1 to 64 printable characters, no spaces.' },
-      name: { type: 'string', value: 'NAME', required: true, description: 'The item\'s name, as the API shows it.' },
+      'item-id': {
+        type: 'string',
+        value: 'ID',
+        required: true,
+        description: "The item's id: 1 to 64 printable characters, no spaces.",
+      },
+      name: { type: 'string', value: 'NAME', required: true, description: "The item's name, as the API shows it." },
       'img-url': { type: 'string', value: 'URL', required: true, description: 'An http(s) URL of its picture.' },
       amount: { type: 'string', value: 'AMOUNT', required: true, description: 'Its price: a non-negative integer.' },
     },
-    examples: [{ args: '--item-id ITEM_004 --name 品項4 --img-url https://img.example.com/img/item_004.png --amount 120' }],
+    examples: [
+      { args: '--item-id ITEM_004 --name 品項4 --img-url https://img.example.com/img/item_004.png --amount 120' },
+    ],
   },
 } satisfies Record<string, CommandSpec>;
 

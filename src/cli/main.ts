@@ -8,7 +8,13 @@ import { prepare } from '../setup.js';
 import type { AuthMethod } from '../clients/clients.js';
 import { SecretBox } from '../db/secret-box.js';
 import { closeDatabase } from '../db/client.js';
-import { activateSigningKeys, activationWait, publishDelay, rotateSigningKeys, stageSigningKeys } from '../oidc/keys.js';
+import {
+  activateSigningKeys,
+  activationWait,
+  publishDelay,
+  rotateSigningKeys,
+  stageSigningKeys,
+} from '../oidc/keys.js';
 import { keyRetention } from '../oidc/provider.js';
 import { parse, UsageError, type Values } from './parse.js';
 import { commandUsage } from './usage.js';
@@ -20,7 +26,8 @@ class TryLater extends Error {}
 const secondsOf = (ms: number) => Math.ceil(ms / 100) / 10;
 
 /** A value parseArgs accepted but the command cannot use: the message, then the command's usage. */
-const badValue = (command: CommandName, message: string) => new UsageError(`${command}: ${message}`, commandUsage(command));
+const badValue = (command: CommandName, message: string) =>
+  new UsageError(`${command}: ${message}`, commandUsage(command));
 
 /** A string the table marks required: parse() has checked it is there. */
 const str = (values: Values, name: string): string => values[name] as string;
@@ -35,10 +42,15 @@ async function clientCreate(values: Values): Promise<unknown> {
   if (resourceServer && (grantTypes || responseTypes || redirectUris.length)) {
     throw badValue('client:create', '--resource-server takes no --grant-type, --response-type or --redirect-uri');
   }
-  if (resourceServer && authMethod === 'none') throw badValue('client:create', '--resource-server needs a secret: its --auth-method cannot be none');
-  const needsRedirect = !resourceServer && (!grantTypes || grantTypes.includes('authorization_code') || !!responseTypes);
+  if (resourceServer && authMethod === 'none')
+    throw badValue('client:create', '--resource-server needs a secret: its --auth-method cannot be none');
+  const needsRedirect =
+    !resourceServer && (!grantTypes || grantTypes.includes('authorization_code') || !!responseTypes);
   if (needsRedirect && !redirectUris.length) {
-    throw badValue('client:create', '--redirect-uri is required for the authorization_code grant and any --response-type');
+    throw badValue(
+      'client:create',
+      '--redirect-uri is required for the authorization_code grant and any --response-type',
+    );
   }
   const prepared = await prepare(loadConfig());
   try {
@@ -67,7 +79,13 @@ async function userCreate(values: Values): Promise<unknown> {
       email: values.email as string | undefined,
       name: values.name as string | undefined,
     });
-    return { id: account.id, username: account.username, server_id: account.serverId, email: account.email, name: account.name };
+    return {
+      id: account.id,
+      username: account.username,
+      server_id: account.serverId,
+      email: account.email,
+      name: account.name,
+    };
   } finally {
     await closeDatabase(prepared.database);
   }
@@ -77,8 +95,10 @@ async function itemCreate(values: Values): Promise<unknown> {
   const itemId = str(values, 'item-id');
   const imgUrl = str(values, 'img-url');
   const amount = str(values, 'amount');
-  if (itemId.length > 64 || !/^[\x21-\x7e]+$/.test(itemId)) throw badValue('item:create', '--item-id: 1 to 64 printable characters, no spaces');
-  if (!URL.canParse(imgUrl) || !/^https?:$/.test(new URL(imgUrl).protocol)) throw badValue('item:create', '--img-url must be an http(s) URL');
+  if (itemId.length > 64 || !/^[\x21-\x7e]+$/.test(itemId))
+    throw badValue('item:create', '--item-id: 1 to 64 printable characters, no spaces');
+  if (!URL.canParse(imgUrl) || !/^https?:$/.test(new URL(imgUrl).protocol))
+    throw badValue('item:create', '--img-url must be an http(s) URL');
   if (!/^\d{1,9}$/.test(amount)) throw badValue('item:create', '--amount must be a non-negative integer');
   const prepared = await prepare(loadConfig());
   try {
@@ -96,8 +116,16 @@ async function itemCreate(values: Values): Promise<unknown> {
  */
 async function keysRotate(values: Values): Promise<unknown> {
   const choices = (['now', 'stage', 'activate'] as const).filter((c) => values[c]);
-  if (!choices.length) throw badValue('keys:rotate', 'choose --now (one node), or --stage then --activate (several nodes); nothing was changed');
-  if (choices.length > 1) throw badValue('keys:rotate', `takes one of --now, --stage or --activate, not ${choices.map((c) => `--${c}`).join(' and ')}`);
+  if (!choices.length)
+    throw badValue(
+      'keys:rotate',
+      'choose --now (one node), or --stage then --activate (several nodes); nothing was changed',
+    );
+  if (choices.length > 1)
+    throw badValue(
+      'keys:rotate',
+      `takes one of --now, --stage or --activate, not ${choices.map((c) => `--${c}`).join(' and ')}`,
+    );
   if (values.wait && !values.activate) throw badValue('keys:rotate', '--wait goes with --activate');
   const config = loadConfig();
   const prepared = await prepare(config);
@@ -132,7 +160,10 @@ async function keysRotate(values: Values): Promise<unknown> {
       }
       const activation = await activateSigningKeys(db, keyRetention(config));
       if (!activation.activated.length) throw new UsageError('nothing is staged: run keys:rotate --stage first');
-      return { ...activation, next: `every node signs with the activated keys within ${interval} s (KEY_REFRESH_INTERVAL); no restart` };
+      return {
+        ...activation,
+        next: `every node signs with the activated keys within ${interval} s (KEY_REFRESH_INTERVAL); no restart`,
+      };
     }
     const rotation = await rotateSigningKeys(db, box, keyRetention(config));
     return {

@@ -62,7 +62,8 @@ export function parse(argv: string[]): Parsed {
   const usage = commandUsage(command);
   let values: Values;
   try {
-    values = parseArgs({ args: rest, options: parseArgsOptions(command), strict: true, allowPositionals: false }).values as Values;
+    values = parseArgs({ args: rest, options: parseArgsOptions(command), strict: true, allowPositionals: false })
+      .values as Values;
   } catch (err) {
     // --help wins over any other mistake on the line: it is how one finds the fix.
     if (rest.some((a) => a === '--help' || a === '-h')) return { help: usage };
@@ -71,7 +72,8 @@ export function parse(argv: string[]): Parsed {
   if (values.help) return { help: usage };
   for (const [name, o] of Object.entries(optionsOf(command))) {
     const value = values[name];
-    if (o.required && (typeof value !== 'string' || !value)) throw new UsageError(`${command}: --${name} is required`, usage);
+    if (o.required && (typeof value !== 'string' || !value))
+      throw new UsageError(`${command}: --${name} is required`, usage);
     const given = value === undefined ? [] : Array.isArray(value) ? value : [value];
     for (const v of given) {
       if (o.choices && !o.choices.includes(v as string)) {

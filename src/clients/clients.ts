@@ -46,11 +46,15 @@ export class Clients {
     // Client.validate would refuse these too, but it checks grant_types
     // first and would complain about the implicit grant they imply rather
     // than about what was asked for.
-    const unoffered = responseTypes.filter((rt) => !this.responseTypesOffered.some((offered) => sameResponseType(rt, offered)));
+    const unoffered = responseTypes.filter(
+      (rt) => !this.responseTypesOffered.some((offered) => sameResponseType(rt, offered)),
+    );
     if (unoffered.length) {
       throw new ClientError(
         `response type ${unoffered.map((rt) => `'${rt}'`).join(', ')} is not offered by this server; it offers ${this.responseTypesOffered.map((rt) => `'${rt}'`).join(', ')}` +
-          (unoffered.every((rt) => WITH_IMPLICIT_AND_HYBRID.some((t) => sameResponseType(rt, t))) ? ' (IMPLICIT_AND_HYBRID=true adds it)' : ''),
+          (unoffered.every((rt) => WITH_IMPLICIT_AND_HYBRID.some((t) => sameResponseType(rt, t)))
+            ? ' (IMPLICIT_AND_HYBRID=true adds it)'
+            : ''),
       );
     }
     const grantTypes = input.resourceServer

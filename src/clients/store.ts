@@ -55,7 +55,11 @@ export class ClientStore {
       metadata: JSON.stringify(rest),
       secretEncrypted: typeof secret === 'string' ? this.box.seal('client-secret', secret) : null,
     };
-    await this.db.oidcClient.upsert({ where: { clientId: metadata.client_id }, create: { clientId: metadata.client_id, resourceServer, ...data }, update: data });
+    await this.db.oidcClient.upsert({
+      where: { clientId: metadata.client_id },
+      create: { clientId: metadata.client_id, resourceServer, ...data },
+      update: data,
+    });
     this.#cache.delete(metadata.client_id);
   }
 
@@ -66,7 +70,10 @@ export class ClientStore {
 
   /** The first client registered (on a first start, the demo client), without its secret. */
   async oldest(): Promise<ClientMetadata | undefined> {
-    const row = await this.db.oidcClient.findFirst({ orderBy: [{ createdAt: 'asc' }, { clientId: 'asc' }], select: { metadata: true } });
+    const row = await this.db.oidcClient.findFirst({
+      orderBy: [{ createdAt: 'asc' }, { clientId: 'asc' }],
+      select: { metadata: true },
+    });
     return row ? (JSON.parse(row.metadata) as ClientMetadata) : undefined;
   }
 

@@ -20,9 +20,12 @@ function isTimeZone(name: string): boolean {
 
 const seconds = z.coerce.number().int().positive();
 
-const list = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 const schema = z
   .object({
@@ -76,12 +79,17 @@ const schema = z
     message: 'in production COOKIE_KEYS and SECRET_KEY must be set (they are only generated for development)',
     path: ['SECRET_KEY'],
   })
-  .refine((c) => (c.SECRET_KEY === undefined || c.SECRET_KEY.length >= 32) && (c.COOKIE_KEYS ?? []).every((k) => k.length >= 32), {
-    message: 'SECRET_KEY and each of COOKIE_KEYS must be at least 32 characters (e.g. openssl rand -base64 32)',
-    path: ['SECRET_KEY'],
-  })
+  .refine(
+    (c) =>
+      (c.SECRET_KEY === undefined || c.SECRET_KEY.length >= 32) && (c.COOKIE_KEYS ?? []).every((k) => k.length >= 32),
+    {
+      message: 'SECRET_KEY and each of COOKIE_KEYS must be at least 32 characters (e.g. openssl rand -base64 32)',
+      path: ['SECRET_KEY'],
+    },
+  )
   .refine((c) => c.API_MODE !== 'introspection' || (c.INTROSPECTION_CLIENT_ID && c.INTROSPECTION_CLIENT_SECRET), {
-    message: 'API_MODE=introspection needs INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET (client:create --resource-server)',
+    message:
+      'API_MODE=introspection needs INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET (client:create --resource-server)',
     path: ['INTROSPECTION_CLIENT_ID'],
   });
 

@@ -43,12 +43,23 @@ export function openDatabase(url: string): Database {
     mkdirSync(dirname(path), { recursive: true });
     // timeout: wait this long for another writer (another process, the CLI) before SQLITE_BUSY.
     const factory = new PrismaBetterSqlite3({ url: `file:${path}`, timeout: BUSY_TIMEOUT_MS });
-    return { db: new SqliteClient({ adapter: factory }), flavour, factory, queries: openQueries({ kind: 'sqlite', path }) };
+    return {
+      db: new SqliteClient({ adapter: factory }),
+      flavour,
+      factory,
+      queries: openQueries({ kind: 'sqlite', path }),
+    };
   }
   // Our own pool, so that its state can be reported (the adapter leaves an external pool open on dispose).
   const pool = new pg.Pool({ connectionString: url });
   const factory = new PrismaPg(pool);
-  return { db: new PgClient({ adapter: factory }) as unknown as Db, flavour, factory, pool, queries: openQueries({ kind: 'pg', pool }) };
+  return {
+    db: new PgClient({ adapter: factory }) as unknown as Db,
+    flavour,
+    factory,
+    pool,
+    queries: openQueries({ kind: 'pg', pool }),
+  };
 }
 
 /** Everything openDatabase opened: Prisma's connection, the hot path's, PostgreSQL's pool. */

@@ -22,5 +22,10 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 /** A unique index refused the row: Prisma P2002, SQLite's constraint codes, PostgreSQL 23505. */
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as CodedError | undefined)?.code;
-  return code === 'P2002' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+  return (
+    code === 'P2002' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === '23505'
+  );
 }

@@ -36,12 +36,14 @@ export function readMigrations(root: string, flavour: Flavour): Migration[] {
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-const TABLE = 'CREATE TABLE IF NOT EXISTS "_app_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "applied_at" TEXT NOT NULL)';
+const TABLE =
+  'CREATE TABLE IF NOT EXISTS "_app_migrations" ("name" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "applied_at" TEXT NOT NULL)';
 
 function pending(migrations: Migration[], applied: Map<string, string>): Migration[] {
   return migrations.filter((m) => {
     const known = applied.get(m.name);
-    if (known !== undefined && known !== m.checksum) throw new Error(`migration ${m.name} was changed after it was applied`);
+    if (known !== undefined && known !== m.checksum)
+      throw new Error(`migration ${m.name} was changed after it was applied`);
     return known === undefined;
   });
 }
@@ -59,13 +61,19 @@ async function migratePostgres(pool: pg.Pool, migrations: Migration[]): Promise<
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK]);
     await client.query(TABLE);
-    const { rows } = await client.query<{ name: string; checksum: string }>('SELECT "name", "checksum" FROM "_app_migrations"');
+    const { rows } = await client.query<{ name: string; checksum: string }>(
+      'SELECT "name", "checksum" FROM "_app_migrations"',
+    );
     const todo = pending(migrations, new Map(rows.map((r) => [r.name, r.checksum])));
     for (const m of todo) {
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
-        await client.query('INSERT INTO "_app_migrations" ("name", "checksum", "applied_at") VALUES ($1, $2, $3)', [m.name, m.checksum, new Date().toISOString()]);
+        await client.query('INSERT INTO "_app_migrations" ("name", "checksum", "applied_at") VALUES ($1, $2, $3)', [
+          m.name,
+          m.checksum,
+          new Date().toISOString(),
+        ]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
@@ -79,11 +87,18 @@ async function migratePostgres(pool: pg.Pool, migrations: Migration[]): Promise<
   }
 }
 
-async function migrateSqlite(factory: SqlMigrationAwareDriverAdapterFactory, migrations: Migration[]): Promise<string[]> {
+async function migrateSqlite(
+  factory: SqlMigrationAwareDriverAdapterFactory,
+  migrations: Migration[],
+): Promise<string[]> {
   const conn = await factory.connect();
   try {
     await conn.executeScript(TABLE);
-    const rows = await conn.queryRaw({ sql: 'SELECT "name", "checksum" FROM "_app_migrations"', args: [], argTypes: [] });
+    const rows = await conn.queryRaw({
+      sql: 'SELECT "name", "checksum" FROM "_app_migrations"',
+      args: [],
+      argTypes: [],
+    });
     const todo = pending(migrations, new Map(rows.rows.map((r) => [String(r[0]), String(r[1])])));
     const done: string[] = [];
     for (const m of todo) {
@@ -94,7 +109,11 @@ async function migrateSqlite(factory: SqlMigrationAwareDriverAdapterFactory, mig
       } catch (err) {
         // Another process may have applied the same migration at the same moment.
         await conn.executeScript('ROLLBACK').catch(() => {});
-        const again = await conn.queryRaw({ sql: `SELECT "checksum" FROM "_app_migrations" WHERE "name" = ${quote(m.name)}`, args: [], argTypes: [] });
+        const again = await conn.queryRaw({
+          sql: `SELECT "checksum" FROM "_app_migrations" WHERE "name" = ${quote(m.name)}`,
+          args: [],
+          argTypes: [],
+        });
         if (again.rows[0]?.[0] === m.checksum) continue;
         throw err;
       }

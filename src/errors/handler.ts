@@ -23,10 +23,19 @@ export function clientFault(err: unknown): { status: number; message: string } |
   const e = (err ?? {}) as HttpishError;
   const status = e.status ?? e.statusCode;
   if (status && status >= 400 && status < 500) {
-    return { status, message: e.expose && e.message ? e.message : status === 415 ? 'unsupported content encoding or type' : 'malformed request' };
+    return {
+      status,
+      message:
+        e.expose && e.message
+          ? e.message
+          : status === 415
+            ? 'unsupported content encoding or type'
+            : 'malformed request',
+    };
   }
   // zlib (gzip, deflate) and brotli decoder errors.
-  if (typeof e.code === 'string' && /^(Z_(DATA|BUF|STREAM)_ERROR|ERR__ERROR_FORMAT_\w+|ERR_BROTLI_\w+)$/.test(e.code)) return { status: 400, message: 'request body does not decode' };
+  if (typeof e.code === 'string' && /^(Z_(DATA|BUF|STREAM)_ERROR|ERR__ERROR_FORMAT_\w+|ERR_BROTLI_\w+)$/.test(e.code))
+    return { status: 400, message: 'request body does not decode' };
   return undefined;
 }
 

@@ -24,7 +24,8 @@ function merge(a: Consented, b: Consented): Consented {
   return { scopes: union(a.scopes, b.scopes), claims: union(a.claims, b.claims), resourceScopes };
 }
 
-const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 
 function parse(row: { scopes: string; claims: string; resourceScopes: string }): Consented {
   const resources = JSON.parse(row.resourceScopes) as unknown;
@@ -37,7 +38,6 @@ function parse(row: { scopes: string; claims: string; resourceScopes: string }):
         : {},
   };
 }
-
 
 export class Consents {
   /**
@@ -65,7 +65,11 @@ export class Consents {
         const { exists, consented } = await this.#read(accountId, clientId);
         // A forgotten (expired) consent is replaced, not widened.
         const next = merge(consented ?? { scopes: [], claims: [], resourceScopes: {} }, allowed);
-        const data = { scopes: JSON.stringify(next.scopes), claims: JSON.stringify(next.claims), resourceScopes: JSON.stringify(next.resourceScopes) };
+        const data = {
+          scopes: JSON.stringify(next.scopes),
+          claims: JSON.stringify(next.claims),
+          resourceScopes: JSON.stringify(next.resourceScopes),
+        };
         if (exists) await this.db.consent.update({ where: key, data });
         else await this.db.consent.create({ data: { accountId, clientId, ...data } });
         return;

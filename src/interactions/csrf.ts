@@ -10,7 +10,14 @@ const COOKIE = '_interaction_csrf';
 export function issueCsrf(ctx: Context, path: string): string {
   const existing = ctx.cookies.get(COOKIE, { signed: true });
   const token = existing && /^[\w-]{43}$/.test(existing) ? existing : randomBytes(32).toString('base64url');
-  ctx.cookies.set(COOKIE, token, { signed: true, httpOnly: true, sameSite: 'strict', path, overwrite: true, secure: ctx.secure });
+  ctx.cookies.set(COOKIE, token, {
+    signed: true,
+    httpOnly: true,
+    sameSite: 'strict',
+    path,
+    overwrite: true,
+    secure: ctx.secure,
+  });
   return token;
 }
 

@@ -19,7 +19,7 @@ const en = {
   'consent.allow': 'Allow',
   'consent.deny': 'Deny',
   'consent.claims': 'Read these details about you: {claims}',
-  'cancel': 'Cancel',
+  cancel: 'Cancel',
   'scope.openid': 'Know who you are (your account identifier)',
   'scope.profile': 'Read your profile: your name, username and server ID',
   'scope.email': 'Read your e-mail address',
@@ -36,13 +36,15 @@ const en = {
   'error.title': 'Something went wrong',
   'error.lead': 'The application that sent you here made a request this server cannot accept.',
   'error.expired': 'This sign-in page has expired or was already used. Go back to the application and start again.',
-  'error.csrf': 'This form was not submitted from this page, or it has expired. Go back to the application and start again.',
+  'error.csrf':
+    'This form was not submitted from this page, or it has expired. Go back to the application and start again.',
   'error.what': 'What happened',
   'error.code': 'Error code',
   'error.detail': 'Detail',
   'error.invalid_request': 'The request is missing something it needs, or has something wrong in it.',
   'error.invalid_client': 'The application is not known to this server, or it could not prove who it is.',
-  'error.invalid_redirect_uri': 'The address the application asked to return to is not one it registered. For your safety you are not sent there.',
+  'error.invalid_redirect_uri':
+    'The address the application asked to return to is not one it registered. For your safety you are not sent there.',
   'error.unauthorized_client': 'The application is not allowed to sign you in this way.',
   'error.unsupported_response_type': 'The application asked for a kind of answer this server does not give.',
   'error.invalid_scope': 'The application asked for permissions it may not have.',
@@ -58,8 +60,10 @@ const en = {
   'callback.lead': 'The server sent the browser back to this address with:',
   'callback.next': 'Exchange the code at the token endpoint within its lifetime; it works once.',
   'loggedOut.title': 'Logout response',
-  'loggedOut.lead': 'The server signed you out and sent the browser back to this address (the client\'s post_logout_redirect_uri) with:',
-  'loggedOut.next': 'There is nothing to exchange here: the client only checks that state is the one it sent with its logout request.',
+  'loggedOut.lead':
+    "The server signed you out and sent the browser back to this address (the client's post_logout_redirect_uri) with:",
+  'loggedOut.next':
+    'There is nothing to exchange here: the client only checks that state is the one it sent with its logout request.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -80,7 +84,7 @@ const zhTW: Record<MessageKey, string> = {
   'consent.allow': '允許',
   'consent.deny': '拒絕',
   'consent.claims': '讀取您的這些資料：{claims}',
-  'cancel': '取消',
+  cancel: '取消',
   'scope.openid': '知道您是誰（您的帳號識別碼）',
   'scope.profile': '查看個人資料：姓名、使用者名稱與 server ID',
   'scope.email': '查看您的電子郵件地址',

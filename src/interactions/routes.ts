@@ -60,7 +60,8 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
       abortAction: interactionPath(details.uid, 'abort'),
       csrf: issueCsrf(ctx, interactionPath(details.uid)),
       // OIDC Core §3.1.2.1: login_hint pre-fills the username.
-      username: username ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint.slice(0, 64) : ''),
+      username:
+        username ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint.slice(0, 64) : ''),
       error,
     });
   }
@@ -69,7 +70,10 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
     const locale = localeOf(ctx, details);
     const t = translator(locale);
     const prompt = details.prompt.details as ConsentDetails;
-    const scopes = new Set([...(prompt.missingOIDCScope ?? []), ...Object.values(prompt.missingResourceScopes ?? {}).flat()]);
+    const scopes = new Set([
+      ...(prompt.missingOIDCScope ?? []),
+      ...Object.values(prompt.missingResourceScopes ?? {}).flat(),
+    ]);
     const account = details.session?.accountId ? await accounts.findById(details.session.accountId) : undefined;
     views.render(ctx, 'consent', locale, () => t('consent.title'), {
       clientName: await clientName(details),
@@ -78,7 +82,9 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
         const key = `scope.${s}`;
         return hasMessage(key) ? t(key) : s;
       }),
-      claims: (prompt.missingOIDCClaims ?? []).filter((c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c)),
+      claims: (prompt.missingOIDCClaims ?? []).filter(
+        (c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c),
+      ),
       action: interactionPath(details.uid, 'confirm'),
       abortAction: interactionPath(details.uid, 'abort'),
       csrf: issueCsrf(ctx, interactionPath(details.uid)),
@@ -121,7 +127,12 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
       metrics.loginFailures.inc({ reason: 'throttled' });
       ctx.status = 429;
       ctx.set('retry-after', String(wait));
-      return renderLogin(ctx, details, t('login.throttled', { minutes: String(Math.ceil(wait / 60)) }), username.slice(0, 64));
+      return renderLogin(
+        ctx,
+        details,
+        t('login.throttled', { minutes: String(Math.ceil(wait / 60)) }),
+        username.slice(0, 64),
+      );
     }
     let account;
     try {
@@ -157,7 +168,9 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
     // (src/oidc/remembered-grant.ts): widen it with what is allowed now.
     const existing = details.grantId ? await provider.current.Grant.find(details.grantId) : undefined;
     const grant =
-      existing && existing.accountId === accountId && existing.clientId === clientId ? existing : new provider.current.Grant({ accountId, clientId });
+      existing && existing.accountId === accountId && existing.clientId === clientId
+        ? existing
+        : new provider.current.Grant({ accountId, clientId });
     const allowed = {
       scopes: prompt.missingOIDCScope ?? [],
       claims: prompt.missingOIDCClaims ?? [],
@@ -170,7 +183,12 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
     // Remembered for the next authorizations, which get grants of their own.
     await consents.remember(accountId, clientId, allowed);
 
-    await provider.current.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    await provider.current.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { consent: { grantId } },
+      { mergeWithLastSubmission: true },
+    );
   });
 
   // "Cancel" at login and "Deny" at consent: the client gets access_denied

@@ -36,7 +36,13 @@ export class Views {
     return pickLocale(uiLocales ?? ctx.query.ui_locales, ctx.get('accept-language'));
   }
 
-  render(ctx: Context, page: Page, locale: Locale, title: (t: Translate) => string, model: Record<string, unknown>): void {
+  render(
+    ctx: Context,
+    page: Page,
+    locale: Locale,
+    title: (t: Translate) => string,
+    model: Record<string, unknown>,
+  ): void {
     const t = translator(locale);
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
@@ -44,7 +50,11 @@ export class Views {
   }
 
   /** OAuth errors shown to a person: what the code means, in their language. */
-  error(ctx: Context, out: ErrorOut, locale = this.locale(ctx, (ctx as KoaContextWithOIDC).oidc?.params?.ui_locales)): void {
+  error(
+    ctx: Context,
+    out: ErrorOut,
+    locale = this.locale(ctx, (ctx as KoaContextWithOIDC).oidc?.params?.ui_locales),
+  ): void {
     const key = `error.${out.error}`;
     this.render(ctx, 'error', locale, (t) => t('error.title'), {
       lead: translator(locale)('error.lead'),
@@ -58,7 +68,10 @@ export class Views {
   problem(ctx: Context, status: number, message: 'error.expired' | 'error.csrf'): void {
     const locale = this.locale(ctx);
     const t = translator(locale);
-    this.render(ctx, 'error', locale, () => t('error.title'), { explanation: t(message), error: status === 403 ? 'forbidden' : 'invalid_request' });
+    this.render(ctx, 'error', locale, () => t('error.title'), {
+      explanation: t(message),
+      error: status === 403 ? 'forbidden' : 'invalid_request',
+    });
     ctx.status = status;
   }
 

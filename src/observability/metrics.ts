@@ -8,7 +8,12 @@ import { ROUTES, escapeForRegExp } from '../routes.js';
 
 export class Metrics {
   readonly registry = new client.Registry();
-  readonly requests = new client.Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+  readonly requests = new client.Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
+  });
   readonly latency = new client.Histogram({
     name: 'http_request_duration_seconds',
     help: 'Time to answer an HTTP request',
@@ -16,15 +21,36 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  readonly tokensIssued = new client.Counter({ name: 'oauth_tokens_issued_total', help: 'Successful token endpoint requests, by grant type', labelNames: ['grant_type'], registers: [this.registry] });
-  readonly loginFailures = new client.Counter({ name: 'login_failures_total', help: 'Failed sign-ins: wrong credentials, or refused by throttling', labelNames: ['reason'], registers: [this.registry] });
-  readonly clientAuthFailures = new client.Counter({ name: 'client_auth_failures_total', help: 'Failed client authentications at the token, introspection, revocation and PAR endpoints', registers: [this.registry] });
+  readonly tokensIssued = new client.Counter({
+    name: 'oauth_tokens_issued_total',
+    help: 'Successful token endpoint requests, by grant type',
+    labelNames: ['grant_type'],
+    registers: [this.registry],
+  });
+  readonly loginFailures = new client.Counter({
+    name: 'login_failures_total',
+    help: 'Failed sign-ins: wrong credentials, or refused by throttling',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly clientAuthFailures = new client.Counter({
+    name: 'client_auth_failures_total',
+    help: 'Failed client authentications at the token, introspection, revocation and PAR endpoints',
+    registers: [this.registry],
+  });
 
   constructor(pool?: pg.Pool) {
     client.collectDefaultMetrics({ register: this.registry });
     if (pool) {
       const gauge = (name: string, help: string, read: () => number) =>
-        new client.Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+        new client.Gauge({
+          name,
+          help,
+          registers: [this.registry],
+          collect() {
+            this.set(read());
+          },
+        });
       gauge('db_pool_connections', 'PostgreSQL connections open in the pool', () => pool.totalCount);
       gauge('db_pool_idle_connections', 'PostgreSQL connections idle in the pool', () => pool.idleCount);
       gauge('db_pool_waiting_requests', 'Queries waiting for a PostgreSQL connection', () => pool.waitingCount);
@@ -41,11 +67,30 @@ const TEMPLATES: [RegExp, string][] = [
 ];
 
 const KNOWN = new Set<string>([
-  '/', ROUTES.healthz, ROUTES.metrics, ROUTES.stylesheet, ROUTES.favicon, ROUTES.demoCallback, ROUTES.demoLoggedOut,
-  ROUTES.openidConfiguration, ROUTES.oauthAuthorizationServer,
-  ROUTES.oauth.authorization, ROUTES.oauth.token, ROUTES.oauth.userinfo, ROUTES.oauth.jwks, ROUTES.oauth.introspection, ROUTES.oauth.revocation,
-  ROUTES.oauth.end_session, ROUTES.endSessionConfirm, ROUTES.endSessionSuccess, ROUTES.oauth.pushed_authorization_request, ROUTES.oauth.registration,
-  ROUTES.apiMe, ROUTES.apiItems, ROUTES.apiBuy, ROUTES.apiOrders,
+  '/',
+  ROUTES.healthz,
+  ROUTES.metrics,
+  ROUTES.stylesheet,
+  ROUTES.favicon,
+  ROUTES.demoCallback,
+  ROUTES.demoLoggedOut,
+  ROUTES.openidConfiguration,
+  ROUTES.oauthAuthorizationServer,
+  ROUTES.oauth.authorization,
+  ROUTES.oauth.token,
+  ROUTES.oauth.userinfo,
+  ROUTES.oauth.jwks,
+  ROUTES.oauth.introspection,
+  ROUTES.oauth.revocation,
+  ROUTES.oauth.end_session,
+  ROUTES.endSessionConfirm,
+  ROUTES.endSessionSuccess,
+  ROUTES.oauth.pushed_authorization_request,
+  ROUTES.oauth.registration,
+  ROUTES.apiMe,
+  ROUTES.apiItems,
+  ROUTES.apiBuy,
+  ROUTES.apiOrders,
 ]);
 
 export function routeOf(path: string): string {

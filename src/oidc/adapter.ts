@@ -67,7 +67,8 @@ class ArtifactAdapter implements Adapter {
   async destroy(id: string): Promise<void> {
     const count = await this.artifacts.destroy(this.model, id);
     // Rotating a registration access token destroys the one presented: only the update that deleted it gets the next.
-    if (count === 0 && this.model === 'RegistrationAccessToken' && Provider.ctx?.oidc.route === 'client_update') throw lostRegistrationTokenRace();
+    if (count === 0 && this.model === 'RegistrationAccessToken' && Provider.ctx?.oidc.route === 'client_update')
+      throw lostRegistrationTokenRace();
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
@@ -112,7 +113,8 @@ async function revokeGrant(artifacts: ArtifactQueries, grantId: string): Promise
 
 /** The `adapter` option: a factory the library calls once per model name. */
 export function storageAdapter(queries: Queries, clients: ClientStore) {
-  return (model: string): Adapter => (model === 'Client' ? new ClientAdapter(clients) : new ArtifactAdapter(queries.artifacts, model));
+  return (model: string): Adapter =>
+    model === 'Client' ? new ClientAdapter(clients) : new ArtifactAdapter(queries.artifacts, model);
 }
 
 /**

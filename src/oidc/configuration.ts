@@ -24,7 +24,16 @@ export interface ConfigurationDeps {
   cookieKeys: string[];
 }
 
-export function buildConfiguration({ config, accounts, consents, views, adapter, clients, jwks, cookieKeys }: ConfigurationDeps): Configuration {
+export function buildConfiguration({
+  config,
+  accounts,
+  consents,
+  views,
+  adapter,
+  clients,
+  jwks,
+  cookieKeys,
+}: ConfigurationDeps): Configuration {
   const apiScopes = API_SCOPES.join(' ');
 
   return {
@@ -70,7 +79,9 @@ export function buildConfiguration({ config, accounts, consents, views, adapter,
         getResourceServerInfo: async (_ctx, resource, client) => {
           if (resource !== config.apiResource) throw new errors.InvalidTarget();
           // A client registered with a `scope` may only get those of the API's scopes.
-          const allowed = client.scope ? API_SCOPES.filter((s) => client.scope!.split(' ').includes(s)).join(' ') : apiScopes;
+          const allowed = client.scope
+            ? API_SCOPES.filter((s) => client.scope!.split(' ').includes(s)).join(' ')
+            : apiScopes;
           return {
             scope: allowed,
             audience: config.apiResource,

@@ -23,14 +23,23 @@ type Alg = (typeof SIGNING_ALGS)[number];
  * first (at most one of each per algorithm, by partial unique indexes).
  */
 async function newKey(db: Db, box: SecretBox, alg: Alg, state: 'active' | 'staged'): Promise<string | undefined> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
+  });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   try {
     // createdAt from this process's clock, which activationWait compares
     // with the clock of the --activate run (usually the same host).
     await db.signingKey.create({
-      data: { kid, alg, createdAt: new Date(), activatedAt: state === 'active' ? new Date() : null, jwkEncrypted: box.seal('signing-key', JSON.stringify({ ...jwk, kid, alg, use: 'sig' })) },
+      data: {
+        kid,
+        alg,
+        createdAt: new Date(),
+        activatedAt: state === 'active' ? new Date() : null,
+        jwkEncrypted: box.seal('signing-key', JSON.stringify({ ...jwk, kid, alg, use: 'sig' })),
+      },
     });
     return kid;
   } catch (err) {
@@ -46,7 +55,9 @@ const STAGED = { retiredAt: null, activatedAt: null } as const;
 export async function ensureSigningKeys(db: Db, box: SecretBox): Promise<string[]> {
   const created: string[] = [];
   for (const alg of SIGNING_ALGS) {
-    const kid = (await db.signingKey.findFirst({ where: { alg, ...ACTIVE } })) ? undefined : await newKey(db, box, alg, 'active');
+    const kid = (await db.signingKey.findFirst({ where: { alg, ...ACTIVE } }))
+      ? undefined
+      : await newKey(db, box, alg, 'active');
     if (kid) created.push(kid);
   }
   return created;
@@ -148,7 +159,9 @@ export async function activateSigningKeys(db: Db, retention: number, now = new D
     result.activated.push(key.kid);
     result.retired.push(...active.map((k) => k.kid));
   }
-  const expired = await db.signingKey.findMany({ where: { retiredAt: { lte: new Date(now.getTime() - retention * 1000) } } });
+  const expired = await db.signingKey.findMany({
+    where: { retiredAt: { lte: new Date(now.getTime() - retention * 1000) } },
+  });
   await db.signingKey.deleteMany({ where: { kid: { in: expired.map((k) => k.kid) } } });
   result.deleted = expired.map((k) => k.kid);
   return result;
@@ -161,7 +174,12 @@ export interface Rotation {
 }
 
 /** Stage and activate at once: for one node, which picks both up at its next key refresh. */
-export async function rotateSigningKeys(db: Db, box: SecretBox, retention: number, now = new Date()): Promise<Rotation> {
+export async function rotateSigningKeys(
+  db: Db,
+  box: SecretBox,
+  retention: number,
+  now = new Date(),
+): Promise<Rotation> {
   await stageSigningKeys(db, box);
   const { activated, retired, deleted } = await activateSigningKeys(db, retention, now);
   return { created: activated, retired, deleted };

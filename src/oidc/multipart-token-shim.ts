@@ -11,7 +11,12 @@ import type { Context, Next } from 'koa';
 import { oauthError } from '../errors/oauth.js';
 import { ROUTES } from '../routes.js';
 
-const PATHS = new Set<string>([ROUTES.oauth.token, ROUTES.oauth.introspection, ROUTES.oauth.revocation, ROUTES.oauth.pushed_authorization_request]);
+const PATHS = new Set<string>([
+  ROUTES.oauth.token,
+  ROUTES.oauth.introspection,
+  ROUTES.oauth.revocation,
+  ROUTES.oauth.pushed_authorization_request,
+]);
 // The same ceiling the library applies to the bodies it parses itself.
 const LIMIT = 56 * 1024;
 
@@ -55,7 +60,11 @@ export async function multipartTokenShim(ctx: Context, next: Next): Promise<void
   replay.method = ctx.req.method;
   replay.url = ctx.req.url;
   replay.httpVersion = ctx.req.httpVersion;
-  replay.headers = { ...ctx.req.headers, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(encoded.length) };
+  replay.headers = {
+    ...ctx.req.headers,
+    'content-type': 'application/x-www-form-urlencoded',
+    'content-length': String(encoded.length),
+  };
   replay.complete = true; // or IncomingMessage destroys the socket once read
   replay.push(encoded);
   replay.push(null);

@@ -84,7 +84,10 @@ async function readForm(ctx: Context): Promise<URLSearchParams> {
   // encoding algorithm") carries no charset; one that names another charset
   // than UTF-8 cannot be re-encoded faithfully.
   const charset = ctx.request.charset.toLowerCase();
-  if (ctx.request.type !== 'application/x-www-form-urlencoded' || (charset && charset !== 'utf-8' && charset !== 'utf8')) {
+  if (
+    ctx.request.type !== 'application/x-www-form-urlencoded' ||
+    (charset && charset !== 'utf-8' && charset !== 'utf8')
+  ) {
     throw new Refusal(415, 'only application/x-www-form-urlencoded bodies in UTF-8 are supported');
   }
   return new URLSearchParams(Buffer.concat(chunks, size).toString('utf8'));
@@ -111,7 +114,12 @@ export function postAsGetShim(routes: PostAsGetRoutes, views: Views) {
       for (const [name, value] of body) query.append(name, value);
       const search = query.toString();
       if (search.length > MAX_QUERY_BYTES) {
-        throw new Refusal(413, endpoint === routes.authorization ? 'request too large; push it first (PAR) and send its request_uri' : 'request too large');
+        throw new Refusal(
+          413,
+          endpoint === routes.authorization
+            ? 'request too large; push it first (PAR) and send its request_uri'
+            : 'request too large',
+        );
       }
 
       ctx.status = 303; // kept by redirect(): POST becomes GET (RFC 9110 §15.4.4)

@@ -35,7 +35,12 @@ export interface ProviderParts {
   throttle: Throttle;
 }
 
-export async function createProvider(config: Config, secrets: Secrets, database: Database, viewsDir: string): Promise<ProviderParts> {
+export async function createProvider(
+  config: Config,
+  secrets: Secrets,
+  database: Database,
+  viewsDir: string,
+): Promise<ProviderParts> {
   const { db, queries } = database;
   const box = new SecretBox(secrets.secretKey);
   const accounts = new Accounts(db, queries.accounts);
@@ -50,7 +55,16 @@ export async function createProvider(config: Config, secrets: Secrets, database:
   const build = (keys: StoredKey[]): Provider => {
     const provider = new Provider(
       config.issuer,
-      buildConfiguration({ config, accounts, consents, views, adapter, clients, jwks: openJwks(box, keys), cookieKeys: secrets.cookieKeys }),
+      buildConfiguration({
+        config,
+        accounts,
+        consents,
+        views,
+        adapter,
+        clients,
+        jwks: openJwks(box, keys),
+        cookieKeys: secrets.cookieKeys,
+      }),
     );
     provider.proxy = config.trustProxy;
     provider.maxIpsCount = 1; // as in src/app.ts: only the proxy's own X-Forwarded-For entry
@@ -59,7 +73,17 @@ export async function createProvider(config: Config, secrets: Secrets, database:
     provider.on('server_error', markIfDatabaseUnavailable);
     provider.use(unmatchedRoutes(ROUTES.oauth, config.registration.enabled));
     provider.use(rfc6749ErrorCodes);
-    provider.use(clientAuthThrottle(throttle, new Set([ROUTES.oauth.token, ROUTES.oauth.introspection, ROUTES.oauth.revocation, ROUTES.oauth.pushed_authorization_request])));
+    provider.use(
+      clientAuthThrottle(
+        throttle,
+        new Set([
+          ROUTES.oauth.token,
+          ROUTES.oauth.introspection,
+          ROUTES.oauth.revocation,
+          ROUTES.oauth.pushed_authorization_request,
+        ]),
+      ),
+    );
     return provider;
   };
 
@@ -67,7 +91,11 @@ export async function createProvider(config: Config, secrets: Secrets, database:
   const keys = await readSigningKeys(db, retention);
   const provider = new ProviderHolder(build(keys));
   const keyRefresh = new KeyRefresh(
-    { read: () => readSigningKeys(db, retention), apply: (next) => provider.replace(build(next)), intervalMs: config.keyRefreshInterval * 1000 },
+    {
+      read: () => readSigningKeys(db, retention),
+      apply: (next) => provider.replace(build(next)),
+      intervalMs: config.keyRefreshInterval * 1000,
+    },
     keys,
   );
   return { provider, keyRefresh, accounts, clients, consents, views, box, throttle };

@@ -67,7 +67,9 @@ function fill(grant: Grant, remembered: Consented, ctx: KoaContextWithOIDC): boo
   // only scopes that resource still offers the client.
   for (const [indicator, server] of Object.entries(resourceServers)) {
     const offered = new Set(server.scopes);
-    const allowed = (remembered.resourceScopes[indicator] ?? []).filter((s) => requestParamScopes.has(s) && offered.has(s));
+    const allowed = (remembered.resourceScopes[indicator] ?? []).filter(
+      (s) => requestParamScopes.has(s) && offered.has(s),
+    );
     if (allowed.length) {
       grant.addResourceScope(indicator, allowed);
       any = true;

@@ -32,5 +32,9 @@ export const sameResponseType = (a: string, b: string): boolean =>
 export function wantsUserinfoTokenFromAuthorization(ctx: KoaContextWithOIDC): boolean {
   const params = ctx.oidc.params ?? {};
   const words = (value: unknown) => (typeof value === 'string' ? value.split(' ') : []);
-  return words(params.response_type).includes('token') && words(params.scope).includes('openid') && params.resource === undefined;
+  return (
+    words(params.response_type).includes('token') &&
+    words(params.scope).includes('openid') &&
+    params.resource === undefined
+  );
 }

@@ -19,7 +19,10 @@ export interface LostRace {
   error: Error;
 }
 
-const grantSource = (label: string): LostRace => ({ revokeGrant: true, error: new errors.InvalidGrant(`${label} already consumed`) });
+const grantSource = (label: string): LostRace => ({
+  revokeGrant: true,
+  error: new errors.InvalidGrant(`${label} already consumed`),
+});
 
 const OUTCOMES: Record<string, () => LostRace> = {
   AuthorizationCode: () => grantSource('authorization code'),

@@ -31,10 +31,13 @@ export function unmatchedRoutes(routes: Routes, registration: boolean) {
   ]);
   const dynamic: [RegExp, string[]][] = [
     [new RegExp(`^${r.authorization}/[^/]+$`), ['GET']],
-    ...(registration ? ([[new RegExp(`^${r.registration}/[^/]+$`), ['GET', 'PUT', 'DELETE']]] as [RegExp, string[]][]) : []),
+    ...(registration
+      ? ([[new RegExp(`^${r.registration}/[^/]+$`), ['GET', 'PUT', 'DELETE']]] as [RegExp, string[]][])
+      : []),
   ];
 
-  const withHead = (methods: string[]) => (methods.includes('GET') ? ['GET', 'HEAD', ...methods.filter((m) => m !== 'GET')] : methods);
+  const withHead = (methods: string[]) =>
+    methods.includes('GET') ? ['GET', 'HEAD', ...methods.filter((m) => m !== 'GET')] : methods;
   const allowedFor = (path: string) => {
     const trimmed = path.length > 1 ? path.replace(/\/$/, '') : path;
     const methods = table.get(trimmed) ?? dynamic.find(([re]) => re.test(trimmed))?.[1];

@@ -28,7 +28,10 @@ export function clientAuthThrottle(throttle: Throttle, paths: Set<string>) {
       ctx.status = 429;
       ctx.set('retry-after', String(wait));
       ctx.set('cache-control', 'no-store');
-      ctx.body = { error: 'invalid_client', error_description: `too many failed client authentications; retry in ${wait} seconds` };
+      ctx.body = {
+        error: 'invalid_client',
+        error_description: `too many failed client authentications; retry in ${wait} seconds`,
+      };
       return;
     }
     await next();

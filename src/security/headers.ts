@@ -6,7 +6,8 @@ import helmet from 'koa-helmet';
 import { ROUTES } from '../routes.js';
 
 // Public documents that anyone may cache; everything else is no-store.
-const isPublic = (path: string) => path.startsWith(ROUTES.staticPrefix) || path.startsWith(ROUTES.wellKnownPrefix) || path === ROUTES.oauth.jwks;
+const isPublic = (path: string) =>
+  path.startsWith(ROUTES.staticPrefix) || path.startsWith(ROUTES.wellKnownPrefix) || path === ROUTES.oauth.jwks;
 
 export function securityHeaders(issuer: string) {
   const https = issuer.startsWith('https:');

@@ -62,11 +62,14 @@ export class Throttle {
     const cacheKey = keys.join(' ');
     const clearUntil = this.#clear.get(cacheKey);
     if (clearUntil !== undefined && clearUntil > Date.now()) return 0;
-    const rows = await this.db.rateLimit.findMany({ where: { key: { in: keys }, OR: [{ expire: null }, { expire: { gt: new Date() } }] } });
+    const rows = await this.db.rateLimit.findMany({
+      where: { key: { in: keys }, OR: [{ expire: null }, { expire: { gt: new Date() } }] },
+    });
     let wait = 0;
     for (const row of rows) {
       const limiter = pairs[keys.indexOf(row.key)]![0];
-      if (row.points >= limiter.points) wait = Math.max(wait, Math.ceil(((row.expire?.getTime() ?? Date.now()) - Date.now()) / 1000));
+      if (row.points >= limiter.points)
+        wait = Math.max(wait, Math.ceil(((row.expire?.getTime() ?? Date.now()) - Date.now()) / 1000));
     }
     if (rows.length === 0) {
       if (this.#clear.size >= 10_000) this.#clear.clear();
@@ -95,7 +98,10 @@ export class Throttle {
   }
 
   #login(username: string, ip: string): [RateLimiterPrisma, string][] {
-    return [[this.#loginUser, key(normalize(username))], [this.#loginIp, key(ip)]];
+    return [
+      [this.#loginUser, key(normalize(username))],
+      [this.#loginIp, key(ip)],
+    ];
   }
 
   // Without a client id known before the library reads the body (HTTP Basic

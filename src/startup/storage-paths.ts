@@ -62,7 +62,10 @@ export function checkDatabasePath(databaseUrl: string): void {
   const file = sqlitePath(databaseUrl);
   // SQLite writes its -wal and -shm files beside the database: the directory must be writable too.
   const err = probeFile(file) ?? probeDirectory(dirname(file));
-  if (err) throw fail(`the SQLite database ${file} (DATABASE_URL) cannot be read and written: ${reason(err)}; point DATABASE_URL at file:<a path this user may write>`);
+  if (err)
+    throw fail(
+      `the SQLite database ${file} (DATABASE_URL) cannot be read and written: ${reason(err)}; point DATABASE_URL at file:<a path this user may write>`,
+    );
 }
 
 /** DATA_DIR, when it is used: it holds only the generated development secrets. */
@@ -70,7 +73,10 @@ export function checkDataDir(config: Config): void {
   if (config.cookieKeys?.length && config.secretKey) return;
   const dir = resolve(config.dataDir);
   const err = probeDirectory(dir) ?? probeFile(join(dir, 'secrets.json'));
-  if (err) throw fail(`DATA_DIR ${dir} cannot be read and written: ${reason(err)}; point DATA_DIR at a directory this user may write, or set COOKIE_KEYS and SECRET_KEY`);
+  if (err)
+    throw fail(
+      `DATA_DIR ${dir} cannot be read and written: ${reason(err)}; point DATA_DIR at a directory this user may write, or set COOKIE_KEYS and SECRET_KEY`,
+    );
 }
 
 export function checkStoragePaths(config: Config): void {

@@ -29,7 +29,9 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
  * real bodies against it, and real stack traces).
  */
 const FRAME = [/\bat [\w.<>$]+ \(/, /\bat [^\s]+:\d+:\d+/, /\.[cm]?[jt]s:\d+/, /\b\w*Error: /].map((re) => re.source);
-export const STACK = new RegExp([...FRAME, 'node_modules', '/src/', ...(process.cwd() === '/' ? [] : [escape(process.cwd())])].join('|'));
+export const STACK = new RegExp(
+  [...FRAME, 'node_modules', '/src/', ...(process.cwd() === '/' ? [] : [escape(process.cwd())])].join('|'),
+);
 
 /**
  * STACK without the paths: a stack frame or a thrown error's header only, for
@@ -93,10 +95,18 @@ export async function call(base: string, path: string, init: CallInit = {}): Pro
 }
 
 /** An application/x-www-form-urlencoded POST with client_secret_basic. */
-export async function postForm(url: string, c: ClientCredentials, fields: Record<string, string>): Promise<ApiResponse> {
+export async function postForm(
+  url: string,
+  c: ClientCredentials,
+  fields: Record<string, string>,
+): Promise<ApiResponse> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: {
+      authorization: basic(c),
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    },
     body: new URLSearchParams(fields),
   });
   return readResponse(res);
@@ -116,7 +126,13 @@ export async function authorizationCode(
   scope: string,
   extra: Record<string, string> = {},
 ): Promise<{ code: string; callback: URL }> {
-  const params = new URLSearchParams({ response_type: 'code', client_id: c.client_id, scope, state: `state-${++counter}`, ...extra });
+  const params = new URLSearchParams({
+    response_type: 'code',
+    client_id: c.client_id,
+    scope,
+    state: `state-${++counter}`,
+    ...extra,
+  });
   const { callback } = await authorize(new UserAgent(authBase), `${authBase}${ROUTES.oauth.authorization}?${params}`, {
     username: user.username,
     password: user.password,
@@ -128,17 +144,30 @@ export async function authorizationCode(
 }
 
 /** The seed's token request: `curl -u id:secret -F grant_type=authorization_code -F code=…` (multipart). */
-export async function redeemMultipart(tokenBase: string, c: ClientCredentials, code: string): Promise<{ status: number; body: Json }> {
+export async function redeemMultipart(
+  tokenBase: string,
+  c: ClientCredentials,
+  code: string,
+): Promise<{ status: number; body: Json }> {
   const form = new FormData();
   form.append('grant_type', 'authorization_code');
   form.append('scope', 'profile buy buy_history');
   form.append('code', code);
-  const res = await fetch(`${tokenBase}${ROUTES.oauth.token}`, { method: 'POST', headers: { authorization: basic(c) }, body: form });
+  const res = await fetch(`${tokenBase}${ROUTES.oauth.token}`, {
+    method: 'POST',
+    headers: { authorization: basic(c) },
+    body: form,
+  });
   return { status: res.status, body: await res.json() };
 }
 
 /** The seed's flow end to end: the token response `c` gets for `user` (a Bearer access token). */
-export async function seedTokens(base: string, c: ClientCredentials, user: Credentials, scope = 'profile buy buy_history'): Promise<Json> {
+export async function seedTokens(
+  base: string,
+  c: ClientCredentials,
+  user: Credentials,
+  scope = 'profile buy buy_history',
+): Promise<Json> {
   const { code } = await authorizationCode(base, c, user, scope);
   const { status, body } = await redeemMultipart(base, c, code);
   if (status !== 200 || typeof body.access_token !== 'string' || body.token_type !== 'Bearer') {
@@ -148,7 +177,12 @@ export async function seedTokens(base: string, c: ClientCredentials, user: Crede
 }
 
 /** The seed's flow end to end: an access token for `user` from `c`. */
-export async function seedToken(base: string, c: ClientCredentials, user: Credentials, scope = 'profile buy buy_history'): Promise<string> {
+export async function seedToken(
+  base: string,
+  c: ClientCredentials,
+  user: Credentials,
+  scope = 'profile buy buy_history',
+): Promise<string> {
   return (await seedTokens(base, c, user, scope)).access_token;
 }
 
@@ -160,7 +194,11 @@ export async function allOrders(base: string, token: string, limit = 37): Promis
   const orders: Json[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 1000; page++) {
-    const res: ApiResponse = await call(base, `${ROUTES.apiOrders}?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
+    const res: ApiResponse = await call(
+      base,
+      `${ROUTES.apiOrders}?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      { token },
+    );
     if (res.status !== 200) throw new Error(`GET ${ROUTES.apiOrders}: ${res.status} ${res.text}`);
     orders.push(...res.body.orders);
     cursor = res.body.next_cursor;
@@ -195,6 +233,9 @@ export function expectInvalidToken(res: ApiResponse) {
 
 /** A success answer of POST /api/items/buy. */
 export function expectBought(res: ApiResponse) {
-  expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { code: 0, success: true, msg: '購買成功', ts: expect.any(Number) } });
+  expect({ status: res.status, body: res.body }).toEqual({
+    status: 200,
+    body: { code: 0, success: true, msg: '購買成功', ts: expect.any(Number) },
+  });
   expectTs(res.body.ts);
 }

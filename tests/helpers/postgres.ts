@@ -45,7 +45,9 @@ async function findBinaries(): Promise<{ bin?: string; looked: string[] }> {
     looked.push('pg_config on PATH');
   }
   if (existsSync('/usr/lib/postgresql')) {
-    const versions = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync('/usr/lib/postgresql')
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     candidates.push(...versions.map((v) => `/usr/lib/postgresql/${v}/bin`));
   } else {
     looked.push('/usr/lib/postgresql/<version>/bin');
@@ -80,11 +82,15 @@ async function ownCluster(): Promise<PgServer> {
       const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
       owner = { uid, gid };
     } catch {
-      throw new Error('running as root, PostgreSQL needs the "postgres" system user to own its cluster, and there is none (it comes with the postgresql package)');
+      throw new Error(
+        'running as root, PostgreSQL needs the "postgres" system user to own its cluster, and there is none (it comes with the postgresql package)',
+      );
     }
   }
   const pgRun = (file: string, args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, file), ...args], { timeout: 60_000 }) : run(join(bin, file), args, { timeout: 60_000 });
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', join(bin, file), ...args], { timeout: 60_000 })
+      : run(join(bin, file), args, { timeout: 60_000 });
 
   const dir = mkdtempSync(join(tmpdir(), 'oidc-pg-'));
   if (owner) chownSync(dir, owner.uid, owner.gid);
@@ -128,7 +134,8 @@ async function ownCluster(): Promise<PgServer> {
       running = true;
     },
     async stop() {
-      if (running) await stopFast().catch(() => pgRun('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']).catch(() => {}));
+      if (running)
+        await stopFast().catch(() => pgRun('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']).catch(() => {}));
       running = false;
       rmSync(dir, { recursive: true, force: true });
     },

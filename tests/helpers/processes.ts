@@ -88,7 +88,10 @@ function track(child: ChildProcess): { output: () => string; stdout: () => strin
  * resolves once /healthz answers 200, rejects with the output if it exits or
  * is not healthy within `healthTimeoutMs`.
  */
-export async function spawnServer(env: Record<string, string>, opts: { healthTimeoutMs?: number } = {}): Promise<ServerProcess> {
+export async function spawnServer(
+  env: Record<string, string>,
+  opts: { healthTimeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const started = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -123,7 +126,8 @@ export async function spawnServer(env: Record<string, string>, opts: { healthTim
   };
   const deadline = started + (opts.healthTimeoutMs ?? 20_000);
   while (Date.now() < deadline) {
-    if (!alive()) throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before it was healthy:\n${output()}`);
+    if (!alive())
+      throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before it was healthy:\n${output()}`);
     try {
       const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
@@ -173,19 +177,32 @@ let counter = 0;
 /** A confidential client and an account, created with the command line. */
 export async function cliClient(env: Record<string, string>, extra: string[] = []): Promise<Registered> {
   // A default redirect URI unless the caller chose redirect URIs or grant types itself.
-  const custom = extra.includes('--redirect-uri') || extra.includes('--grant-type') || extra.includes('--resource-server');
-  return cli('client:create', ['--name', `client ${++counter}`, ...(custom ? [] : ['--redirect-uri', 'http://127.0.0.1:9999/cb']), ...extra], env);
+  const custom =
+    extra.includes('--redirect-uri') || extra.includes('--grant-type') || extra.includes('--resource-server');
+  return cli(
+    'client:create',
+    ['--name', `client ${++counter}`, ...(custom ? [] : ['--redirect-uri', 'http://127.0.0.1:9999/cb']), ...extra],
+    env,
+  );
 }
 
 export async function cliUser(env: Record<string, string>): Promise<Person> {
   const username = `user${process.pid}_${++counter}`;
   const password = `pw-${counter}-correct horse battery`;
-  const made = await cli('user:create', ['--username', username, '--password', password, '--server-id', `srv-${counter}`], env);
+  const made = await cli(
+    'user:create',
+    ['--username', username, '--password', password, '--server-id', `srv-${counter}`],
+    env,
+  );
   return { ...made, password };
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at once; results in input order. */
-export async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(
+  items: T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
@@ -211,7 +228,12 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 't
 }
 
 /** Polls `probe` every `everyMs` until it returns true; throws with `what` after `timeoutMs`. */
-export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<number> {
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     try {

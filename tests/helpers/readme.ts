@@ -128,7 +128,8 @@ export function steps(readme: string, title: string): Step[] {
       if (text.startsWith('#')) {
         const comment = text.replace(/^#\s*/, '');
         if (comment.startsWith('{')) {
-          if (!afterCommand || !lastRun) throw new Error(`README.md:${line}: an expected output that follows no command`);
+          if (!afterCommand || !lastRun)
+            throw new Error(`README.md:${line}: an expected output that follows no command`);
           // A long output continues on the following comment lines.
           let json = comment;
           while (!parses(json) && block.lines[j + 1]?.startsWith('#')) json += block.lines[++j]!.replace(/^#\s*/, '');
@@ -173,10 +174,15 @@ export function shell(command: string, session: Session): Promise<ShellResult> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...session.vars };
   return new Promise((resolve) => {
     // -u: a variable the README never told the reader to set is an error, not an empty string.
-    execFile('bash', ['--norc', '--noprofile', '-u', '-c', command.replaceAll(README_HOST, session.base)], { env, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      'bash',
+      ['--norc', '--noprofile', '-u', '-c', command.replaceAll(README_HOST, session.base)],
+      { env, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -200,10 +206,15 @@ export async function runStep(step: Step, session: Session): Promise<string | un
     try {
       actual = JSON.parse(result.stdout);
     } catch {
-      throw new Error(`README.md:${step.shown.line}: ${shown} printed ${JSON.stringify(result.stdout)}, not JSON; the README shows ${step.shown.text}`);
+      throw new Error(
+        `README.md:${step.shown.line}: ${shown} printed ${JSON.stringify(result.stdout)}, not JSON; the README shows ${step.shown.text}`,
+      );
     }
     const why = mismatch(expected, actual, '');
-    if (why) throw new Error(`README.md:${step.shown.line}: ${shown} printed ${result.stdout.trim()}; the README shows ${step.shown.text}: ${why}`);
+    if (why)
+      throw new Error(
+        `README.md:${step.shown.line}: ${shown} printed ${result.stdout.trim()}; the README shows ${step.shown.text}: ${why}`,
+      );
   } else if (oauthError(result.stdout)) {
     // No README example without a shown output is meant to fail (RFC 6749 §5.2's shape).
     throw new Error(`${at} ${shown} answered an error: ${result.stdout.trim()}`);
@@ -243,21 +254,31 @@ async function browse(command: string, session: Session, at: string): Promise<vo
   if (expanded.code !== 0) throw new Error(`${at} could not expand the URL: ${expanded.stderr.trim()}`);
   const url = expanded.stdout;
   // The README says "or paste the URL": it must be one curl takes as it is.
-  const curl = await shell('curl -sS -o /dev/null -- "$README_URL"', { ...session, vars: { ...session.vars, README_URL: url } });
+  const curl = await shell('curl -sS -o /dev/null -- "$README_URL"', {
+    ...session,
+    vars: { ...session.vars, README_URL: url },
+  });
   if (curl.code !== 0) throw new Error(`${at} curl refuses the URL ${url}: ${curl.stderr.trim()}`);
 
   const requested = new URL(url);
   const state = requested.searchParams.get('state');
   if (requested.pathname === '/oauth/authorize') {
-    const { callback } = await authorize(session.ua, url, { username: session.demo.username, password: session.demo.password, consent: 'allow' });
-    if (!callback.href.startsWith(`${session.demo.redirect_uri}?`)) throw new Error(`${at} the browser was sent to ${callback.href}, not the demo client's redirect URI`);
+    const { callback } = await authorize(session.ua, url, {
+      username: session.demo.username,
+      password: session.demo.password,
+      consent: 'allow',
+    });
+    if (!callback.href.startsWith(`${session.demo.redirect_uri}?`))
+      throw new Error(`${at} the browser was sent to ${callback.href}, not the demo client's redirect URI`);
     if (callback.searchParams.get('state') !== state) throw new Error(`${at} state not echoed: ${callback.href}`);
     session.callback = callback;
   } else if (requested.pathname === '/oauth/logout') {
     const page = await session.ua.navigate(url);
-    if (!isPage(page) || page.status !== 200) throw new Error(`${at} no sign-out page: ${JSON.stringify(page).slice(0, 500)}`);
+    if (!isPage(page) || page.status !== 200)
+      throw new Error(`${at} no sign-out page: ${JSON.stringify(page).slice(0, 500)}`);
     const done = await session.ua.submit(page, '/logout/confirm', { logout: 'yes' });
-    if (isPage(done)) throw new Error(`${at} sign-out did not return to the client (${done.status}): ${done.html.slice(0, 500)}`);
+    if (isPage(done))
+      throw new Error(`${at} sign-out did not return to the client (${done.status}): ${done.html.slice(0, 500)}`);
     const back = new URL(done.redirect);
     const target = requested.searchParams.get('post_logout_redirect_uri');
     if (`${back.origin}${back.pathname}` !== target || back.searchParams.get('state') !== state) {
@@ -265,7 +286,8 @@ async function browse(command: string, session: Session, at: string): Promise<vo
     }
     const landing = await fetch(back);
     const html = await landing.text();
-    if (landing.status !== 200 || !html.includes(`<code>${state}</code>`)) throw new Error(`${at} ${back.href} does not show the state (${landing.status})`);
+    if (landing.status !== 200 || !html.includes(`<code>${state}</code>`))
+      throw new Error(`${at} ${back.href} does not show the state (${landing.status})`);
     session.callback = back;
   } else {
     throw new Error(`${at} a browser step at ${requested.pathname}, which this test cannot play`);
@@ -319,11 +341,17 @@ export function mismatch(expected: unknown, actual: unknown, path: string): stri
   if (expected === ANY) return undefined;
   if (typeof expected === 'string') {
     if (typeof actual !== 'string') return `${where} is ${JSON.stringify(actual)}, not a string`;
-    const pattern = new RegExp(`^${expected.split('…').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*')}$`);
+    const pattern = new RegExp(
+      `^${expected
+        .split('…')
+        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[\\s\\S]*')}$`,
+    );
     return pattern.test(actual) ? undefined : `${where} is ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`;
   }
   if (Array.isArray(expected)) {
-    if (!Array.isArray(actual) || actual.length !== expected.length) return `${where} is ${JSON.stringify(actual)}, not ${expected.length} items`;
+    if (!Array.isArray(actual) || actual.length !== expected.length)
+      return `${where} is ${JSON.stringify(actual)}, not ${expected.length} items`;
     for (let i = 0; i < expected.length; i++) {
       const why = mismatch(expected[i], actual[i], `${path}[${i}]`);
       if (why) return why;
@@ -331,7 +359,8 @@ export function mismatch(expected: unknown, actual: unknown, path: string): stri
     return undefined;
   }
   if (expected !== null && typeof expected === 'object') {
-    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return `${where} is ${JSON.stringify(actual)}, not an object`;
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual))
+      return `${where} is ${JSON.stringify(actual)}, not an object`;
     const want = Object.keys(expected);
     const got = Object.keys(actual);
     const missing = want.filter((k) => !got.includes(k));
@@ -340,10 +369,16 @@ export function mismatch(expected: unknown, actual: unknown, path: string): stri
       return `${where}: ${[missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `not in the README: ${extra.join(', ')}` : ''].filter(Boolean).join('; ')}`;
     }
     for (const key of want) {
-      const why = mismatch((expected as Record<string, unknown>)[key], (actual as Record<string, unknown>)[key], `${path}.${key}`);
+      const why = mismatch(
+        (expected as Record<string, unknown>)[key],
+        (actual as Record<string, unknown>)[key],
+        `${path}.${key}`,
+      );
       if (why) return why;
     }
     return undefined;
   }
-  return Object.is(expected, actual) ? undefined : `${where} is ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`;
+  return Object.is(expected, actual)
+    ? undefined
+    : `${where} is ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`;
 }

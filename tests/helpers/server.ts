@@ -24,7 +24,12 @@ export interface TestServer {
   /** Registers a client through the same service the CLI uses. */
   client(input?: Partial<NewClient>): Promise<ClientMetadata & { client_id: string; client_secret?: string }>;
   /** Creates an account; returns its username and password. */
-  user(input?: { username?: string; password?: string; email?: string; serverId?: string }): Promise<{ id: string; username: string; password: string; serverId: string }>;
+  user(input?: {
+    username?: string;
+    password?: string;
+    email?: string;
+    serverId?: string;
+  }): Promise<{ id: string; username: string; password: string; serverId: string }>;
   close(): Promise<void>;
 }
 
@@ -71,7 +76,12 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     async user(input = {}) {
       const username = input.username ?? `user${++counter}`;
       const password = input.password ?? `pw-${counter}-correct horse`;
-      const account = await prepared.accounts.create({ username, password, email: input.email, serverId: input.serverId });
+      const account = await prepared.accounts.create({
+        username,
+        password,
+        email: input.email,
+        serverId: input.serverId,
+      });
       return { id: account.id, username, password, serverId: account.serverId };
     },
     async close() {

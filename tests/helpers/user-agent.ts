@@ -13,7 +13,10 @@ export interface Page {
 export class UserAgent {
   readonly cookies = new Map<string, string>();
 
-  constructor(readonly origin: string, readonly headers: Record<string, string> = {}) {}
+  constructor(
+    readonly origin: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
 
   #store(res: Response) {
     for (const line of res.headers.getSetCookie()) {
@@ -34,7 +37,10 @@ export class UserAgent {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  async request(url: string, init: { method?: string; body?: URLSearchParams; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    url: string,
+    init: { method?: string; body?: URLSearchParams; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const res = await fetch(new URL(url, this.origin), {
       method: init.method ?? 'GET',
       body: init.body,
@@ -46,7 +52,10 @@ export class UserAgent {
   }
 
   /** Follows same-origin redirects; returns the last page, or the off-site URL it was sent to. */
-  async navigate(url: string, init: { method?: string; body?: URLSearchParams } = {}): Promise<Page | { redirect: string }> {
+  async navigate(
+    url: string,
+    init: { method?: string; body?: URLSearchParams } = {},
+  ): Promise<Page | { redirect: string }> {
     let res = await this.request(url, init);
     let current = new URL(url, this.origin).href;
     for (let hops = 0; hops < 20; hops++) {
@@ -64,7 +73,11 @@ export class UserAgent {
   }
 
   /** Submits the form whose action matches, with its hidden fields plus `fields`. */
-  async submit(page: Page, actionSuffix: string, fields: Record<string, string> = {}): Promise<Page | { redirect: string }> {
+  async submit(
+    page: Page,
+    actionSuffix: string,
+    fields: Record<string, string> = {},
+  ): Promise<Page | { redirect: string }> {
     const form = findForm(page.html, actionSuffix);
     const body = new URLSearchParams({ ...form.hidden, ...fields });
     return this.navigate(new URL(form.action, page.url).href, { method: 'POST', body });
@@ -92,7 +105,12 @@ export function findForm(html: string, actionSuffix: string): { action: string; 
 }
 
 export const decode = (s: string) =>
-  s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 export function isPage(x: Page | { redirect: string }): x is Page {
   return 'html' in x;
@@ -112,7 +130,11 @@ export interface AuthorizeOptions {
  * asked, answers consent if asked. Returns the URL the client got back, and
  * which pages were shown on the way.
  */
-export async function authorize(ua: UserAgent, authorizationUrl: string, opts: AuthorizeOptions = {}): Promise<{ callback: URL; shown: string[] }> {
+export async function authorize(
+  ua: UserAgent,
+  authorizationUrl: string,
+  opts: AuthorizeOptions = {},
+): Promise<{ callback: URL; shown: string[] }> {
   const shown: string[] = [];
   let step = await (opts.post ? ua.navigate(...asFormPost(authorizationUrl)) : ua.navigate(authorizationUrl));
   for (let i = 0; i < 5 && isPage(step); i++) {

@@ -35,7 +35,14 @@ try {
   const db = database.db;
   const exp = () => new Date(Date.now() + 3600_000);
   for (let i = 0; i < 100; i++) {
-    await db.oidcArtifact.create({ data: { model: 'AccessToken', id: `t${i}`, payload: JSON.stringify({ jti: `t${i}`, kind: 'AccessToken', scope: 'profile' }), expiresAt: exp() } });
+    await db.oidcArtifact.create({
+      data: {
+        model: 'AccessToken',
+        id: `t${i}`,
+        payload: JSON.stringify({ jti: `t${i}`, kind: 'AccessToken', scope: 'profile' }),
+        expiresAt: exp(),
+      },
+    });
   }
   console.log(`start: ${mem()}`);
 
@@ -47,7 +54,9 @@ try {
     console.log(`${label.padEnd(48)} ${us.toFixed(1).padStart(7)} µs/op   after ${N}: ${mem()}`);
   };
 
-  await time('prisma oidcArtifact.findUnique', (i) => db.oidcArtifact.findUnique({ where: { model_id: { model: 'AccessToken', id: `t${i % 100}` } } }));
+  await time('prisma oidcArtifact.findUnique', (i) =>
+    db.oidcArtifact.findUnique({ where: { model_id: { model: 'AccessToken', id: `t${i % 100}` } } }),
+  );
   await time('prisma oidcArtifact.upsert (new row)', (i) =>
     db.oidcArtifact.upsert({
       where: { model_id: { model: 'ClientCredentials', id: `p${i}` } },
@@ -60,7 +69,15 @@ try {
   const artifacts = database.queries.artifacts;
   await time('src/db/queries artifacts.find', (i) => artifacts.find('AccessToken', `t${i % 100}`));
   await time('src/db/queries artifacts.upsert (new row)', (i) =>
-    artifacts.upsert({ model: 'ClientCredentials', id: `q${i}`, payload: '{"kind":"ClientCredentials"}', grantId: null, userCode: null, uid: null, expiresAt: exp() }),
+    artifacts.upsert({
+      model: 'ClientCredentials',
+      id: `q${i}`,
+      payload: '{"kind":"ClientCredentials"}',
+      grantId: null,
+      userCode: null,
+      uid: null,
+      expiresAt: exp(),
+    }),
   );
 
   const raw = new Database(join(dir, 'micro.db'));
@@ -72,9 +89,13 @@ try {
       'ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grantId = excluded.grantId, userCode = excluded.userCode, uid = excluded.uid, expiresAt = excluded.expiresAt',
   );
   await time('better-sqlite3 reused statement: find', async (i) => find.get('AccessToken', `t${i % 100}`));
-  await time('better-sqlite3 reused statement: upsert (new row)', async (i) => upsert.run('ClientCredentials', `r${i}`, '{"kind":"ClientCredentials"}', null, null, null, Date.now() + 3600_000));
+  await time('better-sqlite3 reused statement: upsert (new row)', async (i) =>
+    upsert.run('ClientCredentials', `r${i}`, '{"kind":"ClientCredentials"}', null, null, null, Date.now() + 3600_000),
+  );
   await time('better-sqlite3 prepare per query: find', async (i) =>
-    raw.prepare('SELECT payload, expiresAt, consumedAt FROM OidcArtifact WHERE model = ? AND id = ?').get('AccessToken', `t${i % 100}`),
+    raw
+      .prepare('SELECT payload, expiresAt, consumedAt FROM OidcArtifact WHERE model = ? AND id = ?')
+      .get('AccessToken', `t${i % 100}`),
   );
   raw.close();
   await closeDatabase(database);

@@ -35,7 +35,16 @@ const variants = [
   ['current schema, 10 rows per commit', TABLE, CURRENT, 10],
 ];
 
-const payload = JSON.stringify({ iat: 1, exp: 2, accountId: 'x'.repeat(36), clientId: 'y'.repeat(24), kind: 'ClientCredentials', jti: 'z'.repeat(43), scope: 'buy', aud: 'http://127.0.0.1:5000/api' });
+const payload = JSON.stringify({
+  iat: 1,
+  exp: 2,
+  accountId: 'x'.repeat(36),
+  clientId: 'y'.repeat(24),
+  kind: 'ClientCredentials',
+  jti: 'z'.repeat(43),
+  scope: 'buy',
+  aud: 'http://127.0.0.1:5000/api',
+});
 const dir = mkdtempSync(join(tmpdir(), 'sqlite-write-'));
 try {
   for (const [label, table, indexes, batch] of variants) {
@@ -44,9 +53,19 @@ try {
     db.pragma('synchronous = NORMAL');
     db.exec(table);
     for (const sql of indexes) db.exec(sql);
-    const insert = db.prepare('INSERT INTO "OidcArtifact" ("model","id","payload","grantId","userCode","uid","expiresAt") VALUES (?,?,?,?,?,?,?) ON CONFLICT ("model","id") DO UPDATE SET "payload" = excluded."payload"');
+    const insert = db.prepare(
+      'INSERT INTO "OidcArtifact" ("model","id","payload","grantId","userCode","uid","expiresAt") VALUES (?,?,?,?,?,?,?) ON CONFLICT ("model","id") DO UPDATE SET "payload" = excluded."payload"',
+    );
     const many = db.transaction((rows) => rows.forEach((r) => insert.run(...r)));
-    const row = (i) => ['ClientCredentials', `${i.toString(36)}-${'k'.repeat(38)}`, payload, null, null, null, Date.now() + 600_000];
+    const row = (i) => [
+      'ClientCredentials',
+      `${i.toString(36)}-${'k'.repeat(38)}`,
+      payload,
+      null,
+      null,
+      null,
+      Date.now() + 600_000,
+    ];
     const t0 = performance.now();
     if (batch === 1) for (let i = 0; i < N; i++) insert.run(...row(i));
     else for (let i = 0; i < N; i += batch) many(Array.from({ length: batch }, (_, j) => row(i + j)));

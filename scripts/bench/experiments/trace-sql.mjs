@@ -13,7 +13,10 @@ const counts = new Map();
 const prepare = Database.prototype.prepare;
 Database.prototype.prepare = function tracedPrepare(sql) {
   // One line per statement shape: table and verb are enough to read it.
-  const key = sql.replace(/`main`\./g, '').replace(/\s+/g, ' ').slice(0, 160);
+  const key = sql
+    .replace(/`main`\./g, '')
+    .replace(/\s+/g, ' ')
+    .slice(0, 160);
   counts.set(key, (counts.get(key) ?? 0) + 1);
   return prepare.call(this, sql);
 };

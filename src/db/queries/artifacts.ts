@@ -24,7 +24,13 @@ export interface NewArtifact {
  * What revoking a grant deletes besides the Grant row: the models whose rows
  * carry a grantId (oidc-provider's lib/helpers/revoke.js).
  */
-export const ISSUED_UNDER_GRANT = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'] as const;
+export const ISSUED_UNDER_GRANT = [
+  'AccessToken',
+  'RefreshToken',
+  'AuthorizationCode',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+] as const;
 
 export interface ArtifactQueries {
   /** By primary key; expired rows too (the caller decides what expiry means). */

@@ -28,7 +28,17 @@ export type Source = { kind: 'sqlite'; path: string } | { kind: 'pg'; pool: pg.P
 export function openQueries(source: Source): Queries {
   if (source.kind === 'sqlite') {
     const conn = new SqliteConnection(source.path);
-    return { artifacts: sqliteArtifacts(conn), accounts: sqliteAccounts(conn), rateLimits: sqliteRateLimits(conn), close: async () => conn.close() };
+    return {
+      artifacts: sqliteArtifacts(conn),
+      accounts: sqliteAccounts(conn),
+      rateLimits: sqliteRateLimits(conn),
+      close: async () => conn.close(),
+    };
   }
-  return { artifacts: pgArtifacts(source.pool), accounts: pgAccounts(source.pool), rateLimits: pgRateLimits(source.pool), close: async () => {} };
+  return {
+    artifacts: pgArtifacts(source.pool),
+    accounts: pgAccounts(source.pool),
+    rateLimits: pgRateLimits(source.pool),
+    close: async () => {},
+  };
 }

@@ -15,8 +15,14 @@ const COLUMNS = '"payload", "grantId", "expiresAt", "consumedAt"';
 const S = {
   find: { name: 'artifact_find', text: `SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = $1 AND "id" = $2` },
   // LIMIT 1: the library keeps uid and userCode unique; the index does not (prisma/schema.prisma says why).
-  findByUid: { name: 'artifact_find_by_uid', text: `SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = $1 AND "uid" = $2 LIMIT 1` },
-  findByUserCode: { name: 'artifact_find_by_user_code', text: `SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = $1 AND "userCode" = $2 LIMIT 1` },
+  findByUid: {
+    name: 'artifact_find_by_uid',
+    text: `SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = $1 AND "uid" = $2 LIMIT 1`,
+  },
+  findByUserCode: {
+    name: 'artifact_find_by_user_code',
+    text: `SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = $1 AND "userCode" = $2 LIMIT 1`,
+  },
   // Race-free on the primary key alone: ON CONFLICT takes the row lock, and
   // there is no other unique index to raise a violation instead (migration
   // 20261129232142_artifact_lookup_not_unique).
@@ -28,9 +34,15 @@ const S = {
   },
   // Under READ COMMITTED a second concurrent UPDATE waits for the first,
   // re-checks "consumedAt" IS NULL on the committed row and updates nothing.
-  consume: { name: 'artifact_consume', text: `UPDATE "OidcArtifact" SET "consumedAt" = $1 WHERE "model" = $2 AND "id" = $3 AND "consumedAt" IS NULL` },
+  consume: {
+    name: 'artifact_consume',
+    text: `UPDATE "OidcArtifact" SET "consumedAt" = $1 WHERE "model" = $2 AND "id" = $3 AND "consumedAt" IS NULL`,
+  },
   destroy: { name: 'artifact_destroy', text: `DELETE FROM "OidcArtifact" WHERE "model" = $1 AND "id" = $2` },
-  revokeByGrantId: { name: 'artifact_revoke_by_grant_id', text: `DELETE FROM "OidcArtifact" WHERE "model" = $1 AND "grantId" = $2` },
+  revokeByGrantId: {
+    name: 'artifact_revoke_by_grant_id',
+    text: `DELETE FROM "OidcArtifact" WHERE "model" = $1 AND "grantId" = $2`,
+  },
   revokeGrant: {
     name: 'artifact_revoke_grant',
     text: `DELETE FROM "OidcArtifact" WHERE ("grantId" = $1 AND "model" = ANY($2::text[])) OR ("model" = 'Grant' AND "id" = $1)`,
@@ -42,14 +54,23 @@ const S = {
 };
 
 export function pgArtifacts(pool: pg.Pool): ArtifactQueries {
-  const one = async (statement: (typeof S)[keyof typeof S], values: unknown[]): Promise<Artifact | undefined> => (await run<Row>(pool, statement, values)).rows[0];
+  const one = async (statement: (typeof S)[keyof typeof S], values: unknown[]): Promise<Artifact | undefined> =>
+    (await run<Row>(pool, statement, values)).rows[0];
   const issuedUnderGrant = [...ISSUED_UNDER_GRANT];
   return {
     find: (model, id) => one(S.find, [model, id]),
     findByUid: (model, uid) => one(S.findByUid, [model, uid]),
     findByUserCode: (model, userCode) => one(S.findByUserCode, [model, userCode]),
     async upsert(a) {
-      await run(pool, S.upsert, [a.model, a.id, a.payload, a.grantId, a.userCode, a.uid, a.expiresAt && toPgTimestamp(a.expiresAt)]);
+      await run(pool, S.upsert, [
+        a.model,
+        a.id,
+        a.payload,
+        a.grantId,
+        a.userCode,
+        a.uid,
+        a.expiresAt && toPgTimestamp(a.expiresAt),
+      ]);
     },
     async consume(model, id, at) {
       return (await run(pool, S.consume, [toPgTimestamp(at), model, id])).rowCount === 1;

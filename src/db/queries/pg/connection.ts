@@ -17,12 +17,18 @@ const TIMESTAMP = 1114;
 const utc = (text: string) => new Date(`${text.replace(' ', 'T')}Z`);
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === TIMESTAMP && format !== 'binary' ? utc : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === TIMESTAMP && format !== 'binary'
+      ? utc
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 /** A Date as Prisma writes it into `timestamp(3)`: UTC, no offset. */
 export const toPgTimestamp = (d: Date): string => d.toISOString().slice(0, 23).replace('T', ' ');
 
-export function run<R extends pg.QueryResultRow>(pool: pg.Pool, statement: Statement, values: unknown[]): Promise<pg.QueryResult<R>> {
+export function run<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  statement: Statement,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
   return pool.query<R>({ name: statement.name, text: statement.text, values, types });
 }

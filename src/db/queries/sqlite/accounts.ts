@@ -5,7 +5,9 @@ import { fromSqliteDate, type SqliteConnection } from './connection.js';
 type Row = Omit<PublicAccount, 'createdAt'> & { createdAt: unknown };
 
 export function sqliteAccounts(conn: SqliteConnection): AccountQueries {
-  const findById = conn.statement(`SELECT "id", "username", "serverId", "email", "name", "createdAt" FROM "Account" WHERE "id" = ?`);
+  const findById = conn.statement(
+    `SELECT "id", "username", "serverId", "email", "name", "createdAt" FROM "Account" WHERE "id" = ?`,
+  );
   return {
     async findById(id) {
       const row = findById().get(id) as Row | undefined;

@@ -13,19 +13,28 @@ interface Row {
 const COLUMNS = '"payload", "grantId", "expiresAt", "consumedAt"';
 
 const artifact = (row: Row | undefined): Artifact | undefined =>
-  row && { payload: row.payload, grantId: row.grantId, expiresAt: fromSqliteDate(row.expiresAt), consumedAt: fromSqliteDate(row.consumedAt) };
+  row && {
+    payload: row.payload,
+    grantId: row.grantId,
+    expiresAt: fromSqliteDate(row.expiresAt),
+    consumedAt: fromSqliteDate(row.consumedAt),
+  };
 
 export function sqliteArtifacts(conn: SqliteConnection): ArtifactQueries {
   const find = conn.statement(`SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = ? AND "id" = ?`);
   // LIMIT 1: the library keeps uid and userCode unique; the index does not (prisma/schema.prisma says why).
   const findByUid = conn.statement(`SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = ? AND "uid" = ? LIMIT 1`);
-  const findByUserCode = conn.statement(`SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = ? AND "userCode" = ? LIMIT 1`);
+  const findByUserCode = conn.statement(
+    `SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = ? AND "userCode" = ? LIMIT 1`,
+  );
   const upsert = conn.statement(
     `INSERT INTO "OidcArtifact" ("model", "id", "payload", "grantId", "userCode", "uid", "expiresAt") VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT ("model", "id") DO UPDATE SET "payload" = excluded."payload", "grantId" = excluded."grantId",
        "userCode" = excluded."userCode", "uid" = excluded."uid", "expiresAt" = excluded."expiresAt"`,
   );
-  const consume = conn.statement(`UPDATE "OidcArtifact" SET "consumedAt" = ? WHERE "model" = ? AND "id" = ? AND "consumedAt" IS NULL`);
+  const consume = conn.statement(
+    `UPDATE "OidcArtifact" SET "consumedAt" = ? WHERE "model" = ? AND "id" = ? AND "consumedAt" IS NULL`,
+  );
   const destroy = conn.statement(`DELETE FROM "OidcArtifact" WHERE "model" = ? AND "id" = ?`);
   const revokeByGrantId = conn.statement(`DELETE FROM "OidcArtifact" WHERE "model" = ? AND "grantId" = ?`);
   const revokeGrant = conn.statement(

@@ -23,7 +23,8 @@ export class SqliteConnection {
 
   get db(): Sqlite.Database {
     // The same words as better-sqlite3's own error on a closed handle, which src/db/errors.ts reads as an outage.
-    if (this.#closed) throw Object.assign(new TypeError('The database connection is not open'), { code: 'SQLITE_MISUSE' });
+    if (this.#closed)
+      throw Object.assign(new TypeError('The database connection is not open'), { code: 'SQLITE_MISUSE' });
     if (!this.#db) {
       const db = new Sqlite(this.path, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
       // Per connection, as tuneSqlite sets them on Prisma's.
