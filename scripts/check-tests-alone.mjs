@@ -55,7 +55,7 @@ if (!args.length) {
   console.log(`${all.length} random tests (seed ${seed}; rerun with --seed ${seed})`);
 }
 
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const dir = mkdtempSync(join(tmpdir(), 'tests-alone-'));
 const failures = [];
 for (const [i, { file, title }] of all.entries()) {
@@ -70,7 +70,7 @@ for (const [i, { file, title }] of all.entries()) {
       `--outputFile=${out}`,
       file,
       '-t',
-      `(^| )${escape(title)}$`,
+      `(^| )${escapeRegExp(title)}$`,
     ],
     {
       env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim() },

@@ -62,7 +62,7 @@ for (const { dir, provider, factory } of flavours) {
     filters: { externalTables: [], externalEnums: [] },
   });
   engine.free();
-  if (!stdout || !stdout.replace(/--.*$/gm, '').trim()) {
+  if (!stdout?.replace(/--.*$/gm, '').trim()) {
     console.error(`${dir}: no change since the last migration`);
     continue;
   }

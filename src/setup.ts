@@ -131,11 +131,16 @@ export async function misplacedDemoClient(
   prepared: Prepared,
 ): Promise<{ clientId: string; redirectUri: string } | undefined> {
   const first = await prepared.clients.oldest();
-  const uris = first?.redirect_uris ?? [];
-  if (first?.client_name !== DEMO_CLIENT_NAME || uris.length !== 1 || !uris[0]!.endsWith(ROUTES.demoCallback))
+  const [redirectUri, ...others] = first?.redirect_uris ?? [];
+  if (
+    first?.client_name !== DEMO_CLIENT_NAME ||
+    !redirectUri ||
+    others.length ||
+    !redirectUri.endsWith(ROUTES.demoCallback)
+  )
     return undefined;
-  if (uris[0] === demoRedirectUri(config)) return undefined;
-  return { clientId: first.client_id, redirectUri: uris[0]! };
+  if (redirectUri === demoRedirectUri(config)) return undefined;
+  return { clientId: first.client_id, redirectUri };
 }
 
 /** What to tell the person starting the server about a misplaced demo client. */

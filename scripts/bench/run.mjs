@@ -64,11 +64,11 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   process.stdout.write(
-    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    `${readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
       .slice(1, 9)
       .map((l) => l.replace(/^\/\/ ?/, ''))
-      .join('\n') + '\n',
+      .join('\n')}\n`,
   );
   process.exit(0);
 }
@@ -766,7 +766,7 @@ async function main() {
   ];
   out(lines.join('\n'));
   if (opt.json)
-    process.stdout.write(`${JSON.stringify(result, (k, v) => (typeof v === 'number' ? round(v, 2) : v), 2)}\n`);
+    process.stdout.write(`${JSON.stringify(result, (_key, v) => (typeof v === 'number' ? round(v, 2) : v), 2)}\n`);
 }
 
 main().catch((err) => {

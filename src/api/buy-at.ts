@@ -65,13 +65,13 @@ export function parseBuyAt(text: string, timeZone: string, now = Date.now()): Bu
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   if (!validParts(y, mo, d, h, mi, s)) return { problem: 'format' };
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
-  if (plain) {
-    // Two passes settle the offset across a DST change.
+  if (!iso) {
+    // Plain wall-clock time in timeZone. Two passes settle the offset across a DST change.
     const first = wall - zoneOffset(timeZone, wall);
     ms = wall - zoneOffset(timeZone, first);
   } else {
-    const fraction = iso![7] ? Math.floor(Number(`0${iso![7]}`) * 1000) : 0;
-    const zone = iso![8]!;
+    const [, , , , , , , decimals, zone = 'Z'] = iso;
+    const fraction = decimals ? Math.floor(Number(`0${decimals}`) * 1000) : 0;
     const offset =
       zone === 'Z'
         ? 0

@@ -115,8 +115,8 @@ export function apiMiddleware(deps: ApiDeps): Middleware {
         throw new ApiError('invalid_request', 'body: must be a JSON object');
       const parsed = buySchema.safeParse(body);
       if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new ApiError('invalid_request', `${String(issue.path[0])}: ${issue.message}`);
+        const [issue] = parsed.error.issues;
+        throw new ApiError('invalid_request', issue ? `${String(issue.path[0])}: ${issue.message}` : 'body: invalid');
       }
       const { item_id, tx_id, buy_at } = parsed.data;
       const buyAt = parseBuyAt(buy_at, deps.buyAtTimeZone);

@@ -72,7 +72,8 @@ export class Shop {
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // Lost a race with the same tx_id: the winner's order is the answer.
-      const winner = (await this.#order(accountId, txId))!;
+      const winner = await this.#order(accountId, txId);
+      if (!winner) throw err;
       return { status: winner.itemId === itemId ? 'replayed' : 'conflict', order: winner };
     }
   }

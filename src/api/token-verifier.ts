@@ -28,12 +28,12 @@ export function inProcessVerifier(holder: ProviderHolder): TokenVerifier {
       const provider = holder.current;
       const token = await provider.AccessToken.find(value);
       if (token) {
-        if (!token.exp) return undefined;
+        if (!token.exp || !token.clientId) return undefined;
         const grant = await provider.Grant.find(token.grantId);
         if (!grant || grant.clientId !== token.clientId || grant.accountId !== token.accountId) return undefined;
         return {
           sub: token.accountId,
-          clientId: token.clientId!,
+          clientId: token.clientId,
           scopes: token.scopes,
           aud: token.aud,
           exp: token.exp,
@@ -44,8 +44,8 @@ export function inProcessVerifier(holder: ProviderHolder): TokenVerifier {
       // up only so that the API can say that this is what it was given
       // (introspection reports them the same way: active, no sub).
       const own = await provider.ClientCredentials.find(value);
-      if (!own || !own.exp) return undefined;
-      return { clientId: own.clientId!, scopes: own.scopes, aud: own.aud, exp: own.exp };
+      if (!own?.exp || !own.clientId) return undefined;
+      return { clientId: own.clientId, scopes: own.scopes, aud: own.aud, exp: own.exp };
     },
   };
 }
@@ -119,7 +119,9 @@ export function introspectionVerifier(opts: IntrospectionOptions): TokenVerifier
       // Never cache past the token's own expiry.
       const until = Math.min(now + opts.cacheTtl * 1000, info ? info.exp * 1000 : Infinity);
       if (opts.cacheTtl > 0) {
-        if (cache.size >= opts.maxEntries) cache.delete(cache.keys().next().value!);
+        // Full: the oldest entry goes (a Map iterates in insertion order).
+        const oldest = cache.size >= opts.maxEntries ? cache.keys().next() : undefined;
+        if (oldest && !oldest.done) cache.delete(oldest.value);
         cache.set(token, { info, until });
       }
       return info;

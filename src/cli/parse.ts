@@ -49,8 +49,8 @@ export function parse(argv: string[]): Parsed {
   if (first === undefined) throw new UsageError('which command?', commandList());
   if (first === '--help' || first === '-h' || first === 'help') {
     if (first === 'help' && rest.length) {
-      const [command, ...extra] = rest;
-      if (!isCommand(command!)) throw new UsageError(`unknown command '${command}'`, commandList());
+      const [command = '', ...extra] = rest;
+      if (!isCommand(command)) throw new UsageError(`unknown command '${command}'`, commandList());
       if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}' after help ${command}`, commandList());
       return { help: commandUsage(command) };
     }

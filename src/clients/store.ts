@@ -32,7 +32,9 @@ export class ClientStore {
     }
     const metadata = JSON.parse(row.metadata) as ClientMetadata;
     if (row.secretEncrypted) metadata.client_secret = this.box.open('client-secret', row.secretEncrypted);
-    if (this.#cache.size >= CACHE_MAX) this.#cache.delete(this.#cache.keys().next().value!);
+    // Full: the oldest entry goes (a Map iterates in insertion order).
+    const oldest = this.#cache.size >= CACHE_MAX ? this.#cache.keys().next() : undefined;
+    if (oldest && !oldest.done) this.#cache.delete(oldest.value);
     const entry = { metadata, resourceServer: row.resourceServer, until: Date.now() + CACHE_MS };
     this.#cache.set(clientId, entry);
     return entry;

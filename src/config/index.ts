@@ -2,7 +2,6 @@
 // src/ reads process.env. Each setting is documented in .env.example.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import type { ThrottleLimits } from '../security/throttle.js';
 import { ROUTES } from '../routes.js';
 
 const bool = z
@@ -94,6 +93,16 @@ const schema = z
   });
 
 export type Env = z.output<typeof schema>;
+
+/** Brute-force limits (src/security/throttle.ts): failures per key within the window. */
+export interface ThrottleLimits {
+  /** Seconds a counter lives after its first failure. */
+  window: number;
+  loginPerUser: number;
+  loginPerIp: number;
+  clientAuthPerClient: number;
+  clientAuthPerIp: number;
+}
 
 export interface Config {
   env: Env['NODE_ENV'];

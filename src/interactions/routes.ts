@@ -134,7 +134,7 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
         username.slice(0, 64),
       );
     }
-    let account;
+    let account: Awaited<ReturnType<typeof accounts.authenticate>>;
     try {
       account = await accounts.authenticate(username, password);
     } catch (err) {
@@ -160,7 +160,9 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
   router.post('/:uid/confirm', form, async (ctx) => {
     const details = await load(ctx, 'consent');
     if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return views.problem(ctx, 403, 'error.csrf');
-    const accountId = details.session!.accountId;
+    // The consent prompt only comes after a sign-in: the session has an account.
+    const accountId = details.session?.accountId;
+    if (!accountId) throw new WrongPrompt();
     const clientId = String(details.params.client_id);
     const prompt = details.prompt.details as ConsentDetails;
 

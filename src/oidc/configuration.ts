@@ -54,7 +54,7 @@ export function buildConfiguration({
     clientBasedCORS: (ctx, origin, client) =>
       origin !== 'null' &&
       (ctx.oidc.route === 'userinfo' || client.clientAuthMethod === 'none') &&
-      client.redirectUris!.some((uri) => URL.parse(uri)?.origin === origin),
+      (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
 
     // Clients live in the database (created by the CLI or the console), never in code.
     clients: [],
@@ -79,9 +79,8 @@ export function buildConfiguration({
         getResourceServerInfo: async (_ctx, resource, client) => {
           if (resource !== config.apiResource) throw new errors.InvalidTarget();
           // A client registered with a `scope` may only get those of the API's scopes.
-          const allowed = client.scope
-            ? API_SCOPES.filter((s) => client.scope!.split(' ').includes(s)).join(' ')
-            : apiScopes;
+          const registered = client.scope?.split(' ');
+          const allowed = registered ? API_SCOPES.filter((s) => registered.includes(s)).join(' ') : apiScopes;
           return {
             scope: allowed,
             audience: config.apiResource,
@@ -129,7 +128,7 @@ export function buildConfiguration({
       },
     },
 
-    findAccount: (ctx, sub) => findAccount(accounts, sub),
+    findAccount: (_ctx, sub) => findAccount(accounts, sub),
 
     interactions: {
       url: (_ctx, interaction) => interactionPath(interaction.uid),

@@ -9,9 +9,9 @@ import type { Throttle } from './throttle.js';
 export function clientAuthThrottle(throttle: Throttle, paths: Set<string>) {
   // The client id of HTTP Basic credentials (RFC 6749 §2.3.1: form-encoded, then base64).
   const basicClientId = (ctx: Context): string | undefined => {
-    const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(ctx.get('authorization'));
-    if (!match) return undefined;
-    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+    const encoded = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(ctx.get('authorization'))?.[1];
+    if (!encoded) return undefined;
+    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     try {
       return colon > 0 ? decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')) : undefined;

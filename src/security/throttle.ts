@@ -7,15 +7,7 @@
 import { createHash } from 'node:crypto';
 import { RateLimiterPrisma, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { Db } from '../db/client.js';
-
-export interface ThrottleLimits {
-  /** Seconds a counter lives after its first failure. */
-  window: number;
-  loginPerUser: number;
-  loginPerIp: number;
-  clientAuthPerClient: number;
-  clientAuthPerIp: number;
-}
+import type { ThrottleLimits } from '../config/index.js';
 
 // Usernames and client ids are the client's text: hash them into fixed-size keys.
 const key = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('base64url');
@@ -66,9 +58,10 @@ export class Throttle {
       where: { key: { in: keys }, OR: [{ expire: null }, { expire: { gt: new Date() } }] },
     });
     let wait = 0;
+    const limiterOf = new Map(pairs.map(([limiter], i) => [keys[i], limiter]));
     for (const row of rows) {
-      const limiter = pairs[keys.indexOf(row.key)]![0];
-      if (row.points >= limiter.points)
+      const limiter = limiterOf.get(row.key);
+      if (limiter && row.points >= limiter.points)
         wait = Math.max(wait, Math.ceil(((row.expire?.getTime() ?? Date.now()) - Date.now()) / 1000));
     }
     if (rows.length === 0) {

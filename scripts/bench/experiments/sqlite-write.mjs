@@ -56,7 +56,9 @@ try {
     const insert = db.prepare(
       'INSERT INTO "OidcArtifact" ("model","id","payload","grantId","userCode","uid","expiresAt") VALUES (?,?,?,?,?,?,?) ON CONFLICT ("model","id") DO UPDATE SET "payload" = excluded."payload"',
     );
-    const many = db.transaction((rows) => rows.forEach((r) => insert.run(...r)));
+    const many = db.transaction((rows) => {
+      for (const r of rows) insert.run(...r);
+    });
     const row = (i) => [
       'ClientCredentials',
       `${i.toString(36)}-${'k'.repeat(38)}`,

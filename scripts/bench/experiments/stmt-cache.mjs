@@ -37,7 +37,10 @@ function view(stmt, bound) {
 
 Database.prototype.prepare = function cachedPrepare(sql) {
   let cache = caches.get(this);
-  if (!cache) caches.set(this, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    caches.set(this, cache);
+  }
   let stmt = cache.get(sql);
   if (stmt) {
     cache.delete(sql);

@@ -2,7 +2,7 @@
 import type { AccountQueries, PublicAccount } from '../accounts.js';
 import { fromSqliteDate, type SqliteConnection } from './connection.js';
 
-type Row = Omit<PublicAccount, 'createdAt'> & { createdAt: unknown };
+type Row = Omit<PublicAccount, 'createdAt'> & { createdAt: string | number };
 
 export function sqliteAccounts(conn: SqliteConnection): AccountQueries {
   const findById = conn.statement(
@@ -11,7 +11,7 @@ export function sqliteAccounts(conn: SqliteConnection): AccountQueries {
   return {
     async findById(id) {
       const row = findById().get(id) as Row | undefined;
-      return row && { ...row, createdAt: fromSqliteDate(row.createdAt)! };
+      return row && { ...row, createdAt: fromSqliteDate(row.createdAt) };
     },
   };
 }

@@ -57,7 +57,9 @@ export const toSqliteDate = (d: Date): string => d.toISOString().replace('Z', '+
 // SQLite's own CURRENT_TIMESTAMP (a column default) is UTC without an offset.
 const BARE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
-/** Reads what Prisma (either timestampFormat) or SQLite itself wrote. */
+/** Reads what Prisma (either timestampFormat) or SQLite itself wrote; null stays null (a nullable column). */
+export function fromSqliteDate(value: string | number | bigint): Date;
+export function fromSqliteDate(value: unknown): Date | null;
 export function fromSqliteDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number' || typeof value === 'bigint') return new Date(Number(value));
