@@ -48,8 +48,6 @@ afterAll(() => server.close());
 
 // --- helpers ---------------------------------------------------------------
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
 /** Seconds since the epoch of a UTC wall-clock time, as the API's string. */
 const utc = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0) => String(Date.UTC(y, mo - 1, d, h, mi, s) / 1000);
 
@@ -76,6 +74,7 @@ const txId = (prefix = 'TX') => `${prefix}${Date.now()}${++txCounter}`;
 // --- the seed's three endpoints -------------------------------------------------
 
 describe('GET /api/me (查看個人資料)', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the seed README's shell text, ${access_token} included
   test('the seed README\'s `curl -H "Authorization: Bearer ${access_token}" .../api/me` returns exactly {code:0, success:true, username, server_id, msg:"查詢成功", ts}', async () => {
     const user = await server.user({ serverId: 'my_server_id' });
     const { token, scope } = await seedToken('profile buy buy_history', { user });
@@ -146,9 +145,8 @@ describe('GET /api/items (the catalog, public)', () => {
 
 describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)', () => {
   let token: string;
-  let user: User;
   beforeAll(async () => {
-    ({ token, user } = await seedToken('profile buy buy_history'));
+    ({ token } = await seedToken('profile buy buy_history'));
   });
 
   test('a purchase with the seed body returns exactly {code:0, success:true, msg:"購買成功", ts}; the order lists it in the seed\'s shape with amount and buy_at as strings', async () => {
@@ -510,7 +508,7 @@ describe('access tokens (RFC 6750 §3)', () => {
   });
 
   test.each(endpoints)('$name with a garbage or unknown token → 401 Bearer error="invalid_token"', async ({ send }) => {
-    expectInvalidToken(await send('not-a-token-' + txId()));
+    expectInvalidToken(await send(`not-a-token-${txId()}`));
     expectInvalidToken(await send('A'.repeat(43)));
   });
 

@@ -22,7 +22,7 @@ let user: { username: string; password: string };
 
 /** The forms the RP's pages submit, by page path. */
 const forms = new Map<string, { action: string; fields: Record<string, string> }>();
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 /** The relying party's site: form pages, the script that submits them, and its callback pages. */
 function startRelyingParty(): Promise<Server> {
@@ -31,11 +31,11 @@ function startRelyingParty(): Promise<Server> {
     const form = forms.get(url.pathname);
     if (form) {
       const inputs = Object.entries(form.fields).map(
-        ([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`,
+        ([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`,
       );
       res.setHeader('content-type', 'text/html; charset=utf-8');
       res.end(
-        `<!doctype html><html lang="en"><title>RP</title><form id="f" method="post" action="${escape(form.action)}">${inputs.join('')}` +
+        `<!doctype html><html lang="en"><title>RP</title><form id="f" method="post" action="${escapeHtml(form.action)}">${inputs.join('')}` +
           '<button type="submit">Continue</button></form><script src="/submit.js"></script></html>',
       );
     } else if (url.pathname === '/submit.js') {
@@ -44,7 +44,7 @@ function startRelyingParty(): Promise<Server> {
     } else if (url.pathname === '/cb' || url.pathname === '/logged-out') {
       res.setHeader('content-type', 'text/html; charset=utf-8');
       res.end(
-        `<!doctype html><html lang="en"><title>RP</title><h1>Back at the RP</h1><p>${escape(url.search)}</p></html>`,
+        `<!doctype html><html lang="en"><title>RP</title><h1>Back at the RP</h1><p>${escapeHtml(url.search)}</p></html>`,
       );
     } else {
       res.statusCode = 404;

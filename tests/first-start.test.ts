@@ -11,10 +11,7 @@ import { delimiter, join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
 import { REQUIRED_NODE_MAJOR } from '../src/startup/node-version.js';
 import { ROOT, freePort, killAllChildren, spawnServer, type ServerProcess } from './helpers/processes.js';
-import { STACK_FRAME } from './helpers/http.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
+import { STACK_FRAME, type Json } from './helpers/http.js';
 
 interface Finished {
   code: number | null;

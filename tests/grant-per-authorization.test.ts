@@ -6,7 +6,7 @@
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage, type Page } from './helpers/user-agent.js';
 import { call, postForm, type Json } from './helpers/http.js';
-import { type Registered } from './helpers/processes.js';
+import type { Registered } from './helpers/processes.js';
 import { travel } from './helpers/clock.js';
 
 type User = Awaited<ReturnType<TestServer['user']>>;

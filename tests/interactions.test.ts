@@ -84,7 +84,7 @@ async function redirected(ua: UserAgent, url: string): Promise<URL> {
 /** The text of the login page's alert, if any. */
 const alertOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1];
 const inputNamed = (html: string, name: string) => new RegExp(`<input\\b[^>]*name="${name}"[^>]*>`).exec(html)?.[0];
-const valueOf = (input: string | undefined) => decode(/value="([^"]*)"/.exec(input ?? '')?.[1] ?? '');
+const inputValue = (input: string | undefined) => decode(/value="([^"]*)"/.exec(input ?? '')?.[1] ?? '');
 const htmlLang = (html: string) => /<html lang="([^"]*)"/.exec(html)?.[1];
 
 let client: Client;
@@ -147,15 +147,15 @@ describe('login page', () => {
     const failed = (await ua.submit(login, '/login', { username: user.username, password: secret })) as Page;
     expect(alertOf(failed.html)).toBe('Wrong username or password.');
     expect(failed.html).not.toContain(secret);
-    expect(valueOf(inputNamed(failed.html, 'password'))).toBe('');
+    expect(inputValue(inputNamed(failed.html, 'password'))).toBe('');
     // The username is kept so the person does not retype it.
-    expect(valueOf(inputNamed(failed.html, 'username'))).toBe(user.username);
+    expect(inputValue(inputNamed(failed.html, 'username'))).toBe(user.username);
   });
 
   test('login_hint pre-fills the username (OIDC Core §3.1.2.1)', async () => {
     const ua = browser();
     const login = await page(ua, authUrl(client, { login_hint: 'hinted.person@example.com' }));
-    expect(valueOf(inputNamed(login.html, 'username'))).toBe('hinted.person@example.com');
+    expect(inputValue(inputNamed(login.html, 'username'))).toBe('hinted.person@example.com');
   });
 
   test('ui_locales=zh-TW renders the page in Traditional Chinese with html lang="zh-TW" (OIDC Core §3.1.2.1)', async () => {

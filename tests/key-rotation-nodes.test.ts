@@ -207,7 +207,10 @@ async function bothSignWith(kid: string): Promise<string[]> {
     // The probe is a whole code flow: allow for one more than the interval.
     await waitFor(
       `node ${name} to sign with ${kid}`,
-      async () => kidOf((last = await idToken(node))) === kid,
+      async () => {
+        last = await idToken(node);
+        return kidOf(last) === kid;
+      },
       WITHIN_MS + 1000,
     );
     const ms = Date.now() - activatedAt.getTime();

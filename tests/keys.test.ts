@@ -11,7 +11,7 @@ import { rotateSigningKeys } from '../src/oidc/keys.js';
 import { keyRetention } from '../src/oidc/provider.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage } from './helpers/user-agent.js';
-import { type Json } from './helpers/http.js';
+import type { Json } from './helpers/http.js';
 import { cli, waitFor } from './helpers/processes.js';
 import { basic } from './helpers/http.js';
 

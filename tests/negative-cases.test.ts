@@ -78,7 +78,7 @@ async function getCode(c: Registered, user: User, opts: CodeOptions = {}) {
     client_id: c.client_id,
     redirect_uri: opts.redirectUri ?? CB,
     scope: opts.scope ?? 'profile',
-    state: 'st-' + randomBytes(6).toString('hex'),
+    state: `st-${randomBytes(6).toString('hex')}`,
     ...(opts.challenge ? { code_challenge: opts.challenge, code_challenge_method: 'S256' } : {}),
     ...opts.extra,
   });

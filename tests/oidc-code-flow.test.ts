@@ -301,7 +301,7 @@ describe('authorization code flow (OIDC Core §3.1, RFC 7636)', () => {
   test('revoking an unknown token answers 200 (RFC 7009 §2.2)', async () => {
     const c = await server.client();
     const config = await relyingParty(c);
-    await expect(client.tokenRevocation(config, 'no-such-token-' + client.randomState())).resolves.toBeUndefined();
+    await expect(client.tokenRevocation(config, `no-such-token-${client.randomState()}`)).resolves.toBeUndefined();
   });
 });
 

@@ -10,7 +10,7 @@ import * as client from 'openid-client';
 import { ROUTES } from '../src/routes.js';
 import { MAX_QUERY_BYTES } from '../src/oidc/post-as-get-shim.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { UserAgent, asFormPost, authorize, findForm, isPage, type Page } from './helpers/user-agent.js';
+import { UserAgent, authorize, findForm, isPage, type Page } from './helpers/user-agent.js';
 import { STACK, basic } from './helpers/http.js';
 
 const REDIRECT = 'http://127.0.0.1:9999/cb';

@@ -84,7 +84,7 @@ describe('README', () => {
     for (let i = start; lines[i] !== '```'; i++) {
       // `Rk3x…`: an example value's start, then "and so on": any value.
       const pattern = new RegExp(
-        `^${escape(lines[i]!.replaceAll(README_HOST, server.base)).replace(/\S*…/g, '\\S+')}$`,
+        `^${escapeRegExp(lines[i]!.replaceAll(README_HOST, server.base)).replace(/\S*…/g, '\\S+')}$`,
       );
       if (!printed.some((l) => pattern.test(l))) {
         throw new Error(
@@ -102,6 +102,7 @@ describe('README', () => {
   test(`"${MORE}": discovery, introspection, revocation, client credentials, userinfo, refresh and logout as shown; the repeated refresh ends the authorization's tokens (RFC 9700 §4.14.2)`, async () => {
     const all = steps(README, MORE);
     // The refresh, then the same command again: the used refresh token presented a second time.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the README's shell text, ${refresh_token} included
     const refreshes = all.filter((s) => s.kind === 'run' && s.command.includes('refresh_token=${refresh_token}'));
     expect(refreshes).toHaveLength(2);
     const reuse = refreshes[1];
@@ -220,7 +221,7 @@ describe('README', () => {
 describe('README, step 2: "A code lives 60 seconds and works once"', () => {
   const exchange = () => {
     const step = steps(README, FLOW).find((s) => s.kind === 'run' && s.command.includes('/oauth/token'));
-    if (!step || step.kind !== 'run') throw new Error('no token request in step 2');
+    if (step?.kind !== 'run') throw new Error('no token request in step 2');
     return step;
   };
   const invalidGrant = { error: 'invalid_grant', error_description: 'grant request is invalid' };
@@ -262,4 +263,4 @@ describe('README, step 2: "A code lives 60 seconds and works once"', () => {
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -6,7 +6,7 @@ import { expect } from '@jest/globals';
 import { ROUTES } from '../../src/routes.js';
 import { UserAgent, authorize } from './user-agent.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are whatever the server sent
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are whatever the server sent; each test asserts their shape
 export type Json = any;
 
 export interface ClientCredentials {
@@ -18,7 +18,7 @@ export interface Credentials {
   password: string;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /**
  * What a stack trace or an internal path would look like in a body: a V8
@@ -30,7 +30,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
  */
 const FRAME = [/\bat [\w.<>$]+ \(/, /\bat [^\s]+:\d+:\d+/, /\.[cm]?[jt]s:\d+/, /\b\w*Error: /].map((re) => re.source);
 export const STACK = new RegExp(
-  [...FRAME, 'node_modules', '/src/', ...(process.cwd() === '/' ? [] : [escape(process.cwd())])].join('|'),
+  [...FRAME, 'node_modules', '/src/', ...(process.cwd() === '/' ? [] : [escapeRegExp(process.cwd())])].join('|'),
 );
 
 /**
