@@ -12,14 +12,28 @@ const LIMITS = {
   THROTTLE_WINDOW: '60',
 };
 
+// The per-IP counters (LOGIN_MAX_FAILURES_PER_IP, CLIENT_AUTH_MAX_FAILURES_PER_IP)
+// would otherwise add up over every test of this file, all from 127.0.0.1, so
+// a test's outcome would depend on how many failed before it. With TRUST_PROXY
+// the app takes the client address from X-Forwarded-For (as behind a real
+// proxy), and each test signs in from an address of its own (RFC 5737
+// documentation range).
+const PROXIED = { ...LIMITS, TRUST_PROXY: 'true' };
+let addresses = 0;
+const nextAddress = () => `203.0.113.${++addresses}`;
+let ip: string;
+beforeEach(() => {
+  ip = nextAddress();
+});
+
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer(LIMITS);
+  server = await startServer(PROXIED);
 });
 afterAll(() => server.close());
 
 async function loginPage(client: { client_id: string }): Promise<{ ua: UserAgent; page: Page }> {
-  const ua = new UserAgent(server.issuer);
+  const ua = new UserAgent(server.issuer, { 'x-forwarded-for': ip });
   const page = await ua.navigate(
     `${server.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`,
   );
@@ -79,7 +93,11 @@ test('one throttled username does not lock out another, and a success clears the
 const ccToken = (issuer: string, id: string, secret: string) =>
   fetch(`${issuer}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: basic({ client_id: id }, secret), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: basic({ client_id: id }, secret),
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-forwarded-for': ip,
+    },
     body: 'grant_type=client_credentials',
   });
 
@@ -102,10 +120,10 @@ test('the counters live in the database: a second node refuses the same username
   const user = await server.user();
   for (let i = 0; i < 3; i++) await attempt(client, user.username, 'wrong password');
   // Same database and same secrets, as two nodes of one deployment.
-  const second = await startServer({ ...LIMITS, DATABASE_URL: server.config.databaseUrl, DATA_DIR: server.dir });
+  const second = await startServer({ ...PROXIED, DATABASE_URL: server.config.databaseUrl, DATA_DIR: server.dir });
   try {
     expect((await attempt(client, user.username, user.password)).status).toBe(429);
-    const ua = new UserAgent(second.issuer);
+    const ua = new UserAgent(second.issuer, { 'x-forwarded-for': ip });
     const page = await ua.navigate(
       `${second.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`,
     );
@@ -118,11 +136,11 @@ test('the counters live in the database: a second node refuses the same username
 });
 
 test('too many failures from one IP are refused whatever the username (per-IP limit)', async () => {
-  const fresh = await startServer({ ...LIMITS, LOGIN_MAX_FAILURES_PER_USER: '100', LOGIN_MAX_FAILURES_PER_IP: '12' });
+  const fresh = await startServer({ ...PROXIED, LOGIN_MAX_FAILURES_PER_USER: '100', LOGIN_MAX_FAILURES_PER_IP: '12' });
   try {
     const client = await fresh.client();
     const user = await fresh.user();
-    const ua = new UserAgent(fresh.issuer);
+    const ua = new UserAgent(fresh.issuer, { 'x-forwarded-for': ip });
     const statuses: number[] = [];
     for (let i = 0; i < 13; i++) {
       const page = await ua.navigate(
@@ -140,6 +158,15 @@ test('too many failures from one IP are refused whatever the username (per-IP li
     if (!isPage(page)) throw new Error('expected the login page');
     const result = await ua.submit(page, '/login', { username: user.username, password: user.password });
     expect(isPage(result) && result.status).toBe(429);
+
+    // The count is the address's, not the server's: the same person from another address signs in.
+    const elsewhere = new UserAgent(fresh.issuer, { 'x-forwarded-for': nextAddress() });
+    const again = await elsewhere.navigate(
+      `${fresh.issuer}/oauth/authorize?response_type=code&client_id=${client.client_id}&scope=profile&state=s`,
+    );
+    if (!isPage(again)) throw new Error('expected the login page');
+    const signedIn = await elsewhere.submit(again, '/login', { username: user.username, password: user.password });
+    expect(isPage(signedIn) && signedIn.html.includes('/confirm"')).toBe(true);
   } finally {
     await fresh.close();
   }
