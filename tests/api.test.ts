@@ -381,23 +381,47 @@ describe('POST /api/items/buy: bad input → 400 (or 413) in the envelope, and n
     ({ token } = await seedToken('buy buy_history'));
   });
 
+  // The refused bodies, shared with the last test, which sends them all again.
+  const WRONG_TYPES = [
+    ['item_id', 1],
+    ['item_id', null],
+    ['tx_id', 12345],
+    ['tx_id', ['a']],
+    ['buy_at', 1693574542],
+    ['buy_at', { at: 'now' }],
+  ] as const;
+  const REQUIRED = ['item_id', 'tx_id', 'buy_at'] as const;
+  const BAD_DATES = [
+    '2023-02-30 10:00:00',
+    '9999-01-01 00:00:00',
+    '1800-01-01 00:00:00',
+    '2023-09-01 25:00:00',
+    '2023-13-01 00:00:00',
+    'yesterday',
+    '',
+    '2023-09-01',
+    '1693574542',
+    '2023-09-01T13:22:22+99:00',
+  ];
+  const BROKEN_JSON: [string, string][] = [
+    ['broken JSON (cut short)', '{"item_id": "ITEM_001", "tx_id": '],
+    ['broken JSON (unquoted keys)', '{item_id: ITEM_001}'],
+    ['a JSON array', '[{"item_id":"ITEM_001","tx_id":"ARR","buy_at":"2023-09-01 13:22:22"}]'],
+    ['a JSON string', '"ITEM_001"'],
+    ['JSON null', 'null'],
+    ['an empty body', ''],
+  ];
+
   test('wrong types (item_id, tx_id or buy_at not a string) → 400 naming the field', async () => {
     const good = { item_id: 'ITEM_001', tx_id: 'TYPES', buy_at: '2023-09-01 13:22:22' };
-    for (const [field, value] of [
-      ['item_id', 1],
-      ['item_id', null],
-      ['tx_id', 12345],
-      ['tx_id', ['a']],
-      ['buy_at', 1693574542],
-      ['buy_at', { at: 'now' }],
-    ] as const) {
+    for (const [field, value] of WRONG_TYPES) {
       const res = await call('/api/items/buy', { token, json: { ...good, [field]: value } });
       expectEnvelopeError(res, 400, new RegExp(field));
     }
   });
 
   test('missing fields → 400 naming the field', async () => {
-    for (const field of ['item_id', 'tx_id', 'buy_at'] as const) {
+    for (const field of REQUIRED) {
       const body: Record<string, string> = { item_id: 'ITEM_001', tx_id: 'MISSING', buy_at: '2023-09-01 13:22:22' };
       delete body[field];
       expectEnvelopeError(await call('/api/items/buy', { token, json: body }), 400, new RegExp(field));
@@ -406,18 +430,7 @@ describe('POST /api/items/buy: bad input → 400 (or 413) in the envelope, and n
   });
 
   test('absurd or malformed dates → 400 naming buy_at', async () => {
-    for (const at of [
-      '2023-02-30 10:00:00',
-      '9999-01-01 00:00:00',
-      '1800-01-01 00:00:00',
-      '2023-09-01 25:00:00',
-      '2023-13-01 00:00:00',
-      'yesterday',
-      '',
-      '2023-09-01',
-      '1693574542',
-      '2023-09-01T13:22:22+99:00',
-    ]) {
+    for (const at of BAD_DATES) {
       expectEnvelopeError(await buy(token, 'ITEM_001', 'DATES', at), 400, /buy_at/);
     }
   });
@@ -448,14 +461,7 @@ describe('POST /api/items/buy: bad input → 400 (or 413) in the envelope, and n
     expectEnvelopeError({ status: res.status, headers: res.headers, text, body: JSON.parse(text) }, 400);
   });
 
-  test.each([
-    ['broken JSON (cut short)', '{"item_id": "ITEM_001", "tx_id": '],
-    ['broken JSON (unquoted keys)', '{item_id: ITEM_001}'],
-    ['a JSON array', '[{"item_id":"ITEM_001","tx_id":"ARR","buy_at":"2023-09-01 13:22:22"}]'],
-    ['a JSON string', '"ITEM_001"'],
-    ['JSON null', 'null'],
-    ['an empty body', ''],
-  ])('%s as application/json → 400', async (_name, body) => {
+  test.each(BROKEN_JSON)('%s as application/json → 400', async (_name, body) => {
     expectEnvelopeError(
       await call('/api/items/buy', { token, body, headers: { 'content-type': 'application/json' } }),
       400,
@@ -480,8 +486,39 @@ describe('POST /api/items/buy: bad input → 400 (or 413) in the envelope, and n
     expectEnvelopeError(res, 413);
   });
 
-  test('none of the refused requests above left an order behind', async () => {
-    expect(await allOrders(token)).toEqual([]);
+  test('the refused requests above leave no order behind: each sent again by a new user, whose one good purchase is then the only order', async () => {
+    const own = await seedToken('buy buy_history');
+    const good = { item_id: 'ITEM_001', tx_id: 'REFUSED', buy_at: '2023-09-01 13:22:22' };
+    const statuses: number[] = [];
+    const send = async (init: CallInit) =>
+      statuses.push((await call('/api/items/buy', { token: own.token, ...init })).status);
+    for (const [field, value] of WRONG_TYPES) await send({ json: { ...good, [field]: value } });
+    for (const field of REQUIRED) await send({ json: { ...good, [field]: undefined } });
+    await send({ json: {} });
+    for (const at of BAD_DATES) await send({ json: { ...good, buy_at: at } });
+    await send({ body: JSON.stringify(good), headers: { 'content-type': 'text/plain' } });
+    await send({
+      body: new URLSearchParams(good).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const form = new FormData();
+    form.append('item_id', 'ITEM_001');
+    const multipart = await fetch(`${server.issuer}/api/items/buy`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${own.token}` },
+      body: form,
+    });
+    await multipart.arrayBuffer();
+    statuses.push(multipart.status);
+    for (const [, body] of BROKEN_JSON) await send({ body, headers: { 'content-type': 'application/json' } });
+    await send({ body: '\u0000\u0001', headers: { 'content-type': 'application/json; charset=utf-16' } });
+    await send({ json: { ...good, pad: 'x'.repeat(17 * 1024) } });
+    // Each refused with a 4xx (which one and its message: the tests above).
+    expect(statuses.filter((s) => s < 400 || s >= 500)).toEqual([]);
+    expect(await allOrders(own.token)).toEqual([]);
+    // The same user's list does show an order once there is one: the empty list above is not for want of looking.
+    expectBought(await buy(own.token, 'ITEM_001', 'ACCEPTED'));
+    expect((await allOrders(own.token)).map((o: Json) => o.tx_id)).toEqual(['ACCEPTED']);
   });
 });
 
