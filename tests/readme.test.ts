@@ -66,7 +66,12 @@ describe('README', () => {
 
   beforeAll(async () => {
     ({ server, demo, env } = await demoServer());
-    // One person with one browser follows the README from top to bottom.
+  });
+  // Each test is a reader with a browser of their own, who first replays the
+  // sections the README puts before the one under test (the variables they
+  // set, the tokens they revoke), so a test passes or fails alone as in a run
+  // of the whole file.
+  beforeEach(() => {
     session = { base: server.base, demo, ua: new UserAgent(server.base), vars: {}, outputs: [] };
   });
   afterAll(async () => {
@@ -114,6 +119,7 @@ describe('README', () => {
       });
       return ((await res.json()) as { active: boolean }).active;
     };
+    await runSection(README, FLOW, session);
     let tokens: string[] = [];
     for (const step of all) {
       if (step === reuse) {
@@ -128,7 +134,10 @@ describe('README', () => {
   });
 
   test(`"${API}", after steps 1 and 2 again as the README says once the token is revoked`, async () => {
+    await runSection(README, FLOW, session);
+    await runSection(README, MORE, session);
     const revoked = session.vars.access_token;
+    expect(revoked).toBeTruthy();
     await runSection(README, FLOW, session);
     expect(session.vars.access_token).not.toBe(revoked);
     await runSection(README, API, session);
