@@ -247,42 +247,46 @@ const big = (n: number) => 'A'.repeat(n);
 
 // ---------------------------------------------------------------------------
 
+/** Control characters, NUL, quotes, markup and unicode in the query and the body of every endpoint. */
+async function garbageBurst(): Promise<string[]> {
+  const garbage = new URLSearchParams({
+    client_id: `\u0000\u0001${XSS}'; DROP TABLE Account;--`,
+    redirect_uri: 'javascript:alert(1)',
+    response_type: 'code id_token token none \u202e',
+    scope: `openid ${'x'.repeat(300)} \uFFFF`,
+    grant_type: '../../etc/passwd',
+    code: '{"$ne":null}',
+    token: '\u0000',
+    state: XSS,
+    nonce: '\uD83D\uDE00'.repeat(50),
+    claims: '{"userinfo":{"email":{"essential":true}',
+    request: 'not.a.jwt',
+    request_uri: 'urn:ietf:params:oauth:request_uri:nope',
+    max_age: '-1',
+    prompt: 'none login consent select_account',
+    ui_locales: XSS,
+    login_hint: XSS,
+    id_token_hint: 'a.b.c',
+    post_logout_redirect_uri: 'https://evil.example/',
+    xsrf: XSS,
+    csrf: XSS,
+    username: XSS,
+    password: '\u0000',
+    resource: 'file:///etc/passwd',
+  });
+  return burst(ALL, (_name, ep) => [
+    { suffix: `?${garbage}` },
+    { suffix: `?${garbage}`, browser: true },
+    ...ifPost(ep, [
+      { body: garbage.toString(), headers: form },
+      { body: garbage.toString(), headers: form, browser: true },
+    ]),
+  ]);
+}
+
 describe('a burst of malformed requests', () => {
   test('garbage parameters (control characters, NUL, quotes, markup, unicode) in query and body', async () => {
-    const garbage = new URLSearchParams({
-      client_id: `\u0000\u0001${XSS}'; DROP TABLE Account;--`,
-      redirect_uri: 'javascript:alert(1)',
-      response_type: 'code id_token token none \u202e',
-      scope: `openid ${'x'.repeat(300)} \uFFFF`,
-      grant_type: '../../etc/passwd',
-      code: '{"$ne":null}',
-      token: '\u0000',
-      state: XSS,
-      nonce: '\uD83D\uDE00'.repeat(50),
-      claims: '{"userinfo":{"email":{"essential":true}',
-      request: 'not.a.jwt',
-      request_uri: 'urn:ietf:params:oauth:request_uri:nope',
-      max_age: '-1',
-      prompt: 'none login consent select_account',
-      ui_locales: XSS,
-      login_hint: XSS,
-      id_token_hint: 'a.b.c',
-      post_logout_redirect_uri: 'https://evil.example/',
-      xsrf: XSS,
-      csrf: XSS,
-      username: XSS,
-      password: '\u0000',
-      resource: 'file:///etc/passwd',
-    });
-    const failures = await burst(ALL, (_name, ep) => [
-      { suffix: `?${garbage}` },
-      { suffix: `?${garbage}`, browser: true },
-      ...ifPost(ep, [
-        { body: garbage.toString(), headers: form },
-        { body: garbage.toString(), headers: form, browser: true },
-      ]),
-    ]);
-    expect(failures).toEqual([]);
+    expect(await garbageBurst()).toEqual([]);
   });
 
   test("the same garbage with this client's real client_id and redirect_uri (past the client checks)", async () => {
@@ -670,6 +674,12 @@ describe('a burst of malformed requests', () => {
 });
 
 describe('after the burst', () => {
+  // Run alone, these would check a server that saw no burst at all: the
+  // garbage burst is sent again first, so they always follow one.
+  beforeAll(async () => {
+    expect(await garbageBurst()).toEqual([]);
+  });
+
   test('/healthz is 200', async () => {
     const res = await fetch(`${server.issuer}/healthz`);
     expect(res.status).toBe(200);
