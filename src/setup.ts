@@ -2,8 +2,8 @@
 // is current, signing keys exist, and (first start only) a demo account and
 // client exist. Shared by the server and the CLI.
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from './root.js';
 import type { Config } from './config/index.js';
 import { resolveSecrets, type Secrets } from './config/secrets.js';
 import { openDatabase, tuneSqlite, type Database } from './db/client.js';
@@ -21,12 +21,6 @@ import type { Logger } from './log.js';
 import { Metrics } from './observability/metrics.js';
 import { checkStoragePaths } from './startup/storage-paths.js';
 import { ROUTES } from './routes.js';
-
-/** The project root, from src/ under tsx or dist/src/ once compiled. */
-export const ROOT = (() => {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.endsWith(join('dist', 'src')) ? join(here, '..', '..') : join(here, '..');
-})();
 
 export interface Prepared extends ProviderParts {
   database: Database;

@@ -8,7 +8,7 @@ import { closeDatabase, openDatabase, tuneSqlite } from '../db/client.js';
 import { migrate, readMigrations } from '../db/migrate.js';
 import { errorHandler } from '../errors/handler.js';
 import { Accounts } from '../accounts/accounts.js';
-import { ROOT } from '../setup.js';
+import { ROOT } from '../root.js';
 import { serve } from '../serve.js';
 import { apiMiddleware } from './routes.js';
 import { Shop } from './shop.js';
