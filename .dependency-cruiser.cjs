@@ -6,7 +6,8 @@
 //             src/api/main.ts and server.ts (the API's own process); src/cli/
 //   features  src/interactions/ (pages), src/api/ (the resource API)
 //   provider  src/oidc/
-//   services  src/accounts/, src/clients/, src/security/, src/observability/, src/errors/
+//   services  src/accounts/, src/consents/, src/clients/, src/web/ (what every page shares:
+//             views, i18n, CSRF, the HTML error page), src/security/, src/observability/, src/errors/
 //   base      src/db/, src/config/, src/startup/, src/routes.ts, src/log.ts, src/root.ts
 //
 // Edges that break it today are listed in .dependency-cruiser-known-violations.json
@@ -15,7 +16,7 @@
 const TOP = '^src/(main|server|app|setup|serve)[.]ts$|^src/api/(main|server)[.]ts$|^src/cli/';
 const FEATURES = '^src/interactions/|^src/api/(?!(main|server)[.]ts$)';
 const PROVIDER = '^src/oidc/';
-const SERVICES = '^src/(accounts|clients|security|observability|errors)/';
+const SERVICES = '^src/(accounts|consents|clients|web|security|observability|errors)/';
 const BASE = '^src/(db|config|startup)/|^src/(routes|log|root)[.]ts$';
 
 const below = (name, from, to) => ({ name, severity: 'error', from: { path: from }, to: { path: to } });

@@ -4,8 +4,8 @@
 import { errors, type Configuration } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { Accounts } from '../accounts/accounts.js';
-import type { Consents } from '../interactions/consents.js';
-import type { Views } from '../interactions/views.js';
+import type { Consents } from '../consents/consents.js';
+import type { Views } from '../web/views.js';
 import type { ClientStore } from '../clients/store.js';
 import { ROUTES, interactionPath } from '../routes.js';
 import { API_SCOPES } from './scopes.js';
