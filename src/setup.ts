@@ -11,7 +11,7 @@ import { migrate, readMigrations } from './db/migrate.js';
 import { SecretBox } from './db/secret-box.js';
 import { ensureSigningKeys } from './oidc/keys.js';
 import { createProvider, type ProviderParts } from './oidc/provider.js';
-import { offeredResponseTypes } from './oidc/response-types.js';
+import { offeredResponseTypes } from './config/response-types.js';
 import { Clients } from './clients/clients.js';
 import { AccountError } from './accounts/accounts.js';
 import { Shop } from './api/shop.js';
@@ -41,7 +41,11 @@ export async function prepare(config: Config): Promise<Prepared> {
     ...parts,
     database,
     secrets,
-    clientService: new Clients(parts.provider, parts.clients, offeredResponseTypes(config)),
+    clientService: new Clients(
+      (metadata) => parts.provider.current.Client.validate(metadata),
+      parts.clients,
+      offeredResponseTypes(config),
+    ),
     shop: new Shop(database.db),
   };
 }
