@@ -1,6 +1,7 @@
 // The service: read the configuration, bind the port, build the services on
-// the prepared database (src/compose.ts), then serve and drain on SIGTERM (src/serve.ts). Loaded by src/main.ts once
-// the Node.js version is known to be right.
+// the prepared database (src/compose.ts), then serve and drain on SIGTERM
+// (src/serve.ts). Loaded by src/main.ts once the Node.js version is known to
+// be right.
 import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './log.js';
 import { misplacedDemoClient, misplacedDemoClientWarning, seedDemo } from './setup.js';
