@@ -4,17 +4,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
-import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from './config/index.js';
 import type { Db } from './db/client.js';
 import type { Logger } from './log.js';
 import type { Accounts } from './accounts/accounts.js';
-import type { Consents } from './interactions/consents.js';
-import type { Views } from './interactions/views.js';
+import type { Consents } from './consents/consents.js';
+import type { Views } from './web/views.js';
 import { errorHandler } from './errors/handler.js';
 import { oauthError } from './errors/oauth.js';
 import { interactionRoutes } from './interactions/routes.js';
-import { translator } from './interactions/i18n.js';
+import { translator } from './web/i18n.js';
 import { multipartTokenShim } from './oidc/multipart-token-shim.js';
 import { postAsGetShim } from './oidc/post-as-get-shim.js';
 import { ROUTES } from './routes.js';
@@ -24,8 +23,7 @@ import type { ProviderHolder } from './oidc/provider-holder.js';
 import type { TokenVerifier } from './api/token-verifier.js';
 import type { Throttle } from './security/throttle.js';
 import { securityHeaders } from './security/headers.js';
-import { requestLog } from './observability/request-log.js';
-import { routeOf } from './observability/metrics.js';
+import { requestErrorLogger, requestLog } from './observability/request-log.js';
 import type { Metrics } from './observability/metrics.js';
 import { metricsRoute } from './observability/metrics-route.js';
 
@@ -46,36 +44,14 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): Koa {
-  const { config, db, provider, views, log } = deps;
+  const { config, db, provider, views, log, metrics } = deps;
   // Behind a proxy, only the address it appended (the last X-Forwarded-For
   // entry) is trusted: the ones before it are whatever the client wrote.
   const app = new Koa({ keys: deps.cookieKeys, proxy: config.trustProxy, maxIpsCount: 1 });
 
-  const logError = (err: unknown, ctx?: Koa.Context) =>
-    log.error(
-      { err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined },
-      'request failed',
-    );
-  const { metrics } = deps;
-  const countClientAuthFailure = (_ctx: KoaContextWithOIDC, err: { error?: string }) => {
-    if (err.error === 'invalid_client') metrics.clientAuthFailures.inc();
-  };
-  // On this provider and on each that replaces it when the signing keys change.
-  provider.wire((current) => {
-    // Errors the library handles itself are reported here; never print them raw.
-    current.on('server_error', (ctx: Koa.Context, err: unknown) => logError(err, ctx));
-    // Provider is a Koa app; its types only list the library's own events, so
-    // reach Koa's 'error' event through the Koa type. A listener here also
-    // stops Koa from printing the stack to stderr.
-    (current as unknown as Koa).on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
-    current.on('grant.success', (ctx: KoaContextWithOIDC) =>
-      metrics.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type) }),
-    );
-    current.on('grant.error', countClientAuthFailure);
-    current.on('introspection.error', countClientAuthFailure);
-    current.on('revocation.error', countClientAuthFailure);
-    current.on('pushed_authorization_request.error', countClientAuthFailure);
-  });
+  // The provider's own events are reported once per node, by src/compose.ts
+  // (src/oidc/provider-events.ts): a second app on one provider would double them.
+  const logError = requestErrorLogger(log);
   app.on('error', (err: unknown, ctx?: Koa.Context) => logError(err, ctx));
 
   app.use(requestLog(log, metrics, config.trustProxy));

@@ -7,7 +7,7 @@
 // the library): it is read by the lowest layers (src/config/ derives the
 // default introspection endpoint and API audience from it, src/oidc/ hands
 // it to the library) as well as the upper ones (src/app.ts, src/api/,
-// src/interactions/). Kept in src/oidc/ or src/app.ts, the config would have
+// src/interactions/, src/web/). Kept in src/oidc/ or src/app.ts, the config would have
 // to import upwards; as a leaf module every folder may import it and it can
 // import no one back.
 import type { Configuration } from 'oidc-provider';

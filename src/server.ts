@@ -1,9 +1,11 @@
-// The service: read the configuration, bind the port, prepare the database,
-// then serve and drain on SIGTERM (src/serve.ts). Loaded by src/main.ts once
-// the Node.js version is known to be right.
+// The service: read the configuration, bind the port, build the services on
+// the prepared database (src/compose.ts), then serve and drain on SIGTERM
+// (src/serve.ts). Loaded by src/main.ts once the Node.js version is known to
+// be right.
 import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './log.js';
-import { appDeps, misplacedDemoClient, misplacedDemoClientWarning, prepare, seedDemo } from './setup.js';
+import { misplacedDemoClient, misplacedDemoClientWarning, seedDemo } from './setup.js';
+import { compose } from './compose.js';
 import { createApp } from './app.js';
 import { closeDatabase } from './db/client.js';
 import { purgeExpired } from './oidc/adapter.js';
@@ -18,11 +20,11 @@ async function main(): Promise<void> {
   // Bound before anything is created: a port in use must not leave a demo
   // client behind registered for an address that never served.
   const server = await listen({ port: config.port, host: config.host, portSetting: 'PORT' });
-  const prepared = await prepare(config);
+  const services = await compose(config, log);
 
   if (config.seedDemo) {
-    await prepared.shop.seedItems();
-    const demo = await seedDemo(config, prepared);
+    await services.shop.seedItems();
+    const demo = await seedDemo(config, services);
     if (demo) {
       // Printed once, on the first start: they are not stored anywhere readable.
       process.stdout.write(
@@ -35,19 +37,19 @@ async function main(): Promise<void> {
           `Try: ${config.issuer}${ROUTES.oauth.authorization}?response_type=code&client_id=${demo.client.client_id}&scope=profile%20buy%20buy_history&state=unique_state_code\n\n`,
       );
     } else {
-      const misplaced = await misplacedDemoClient(config, prepared);
+      const misplaced = await misplacedDemoClient(config, services);
       if (misplaced) process.stderr.write(misplacedDemoClientWarning(config, misplaced));
     }
   }
 
-  const app = createApp(appDeps(config, prepared, log));
+  const app = createApp(services);
   // Staged, activated and retired signing keys reach this node within
   // KEY_REFRESH_INTERVAL, no restart (README, "Signing keys and their rotation").
-  prepared.keyRefresh.start(log);
+  services.keyRefresh.start(log);
 
   const purge = config.purgeInterval
     ? setInterval(() => {
-        purgeExpired(prepared.database.queries).then(
+        purgeExpired(services.database.queries).then(
           (count) => count && log.info({ count }, 'purged expired artifacts'),
           (err: unknown) => log.warn({ err }, 'purge failed; will retry'),
         );
@@ -57,8 +59,8 @@ async function main(): Promise<void> {
   handOver(server, app.callback());
   drainOnSignals(server, log, async () => {
     clearInterval(purge);
-    await prepared.keyRefresh.stop();
-    await closeDatabase(prepared.database);
+    await services.keyRefresh.stop();
+    await closeDatabase(services.database);
   });
   log.info({ issuer: config.issuer, address: server.address() }, 'listening');
 }

@@ -1,74 +1,30 @@
 // Everything that must be true before the first request: the database schema
 // is current, signing keys exist, and (first start only) a demo account and
-// client exist. Shared by the server and the CLI.
+// client exist. The services it uses are built by src/compose.ts.
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './root.js';
 import type { Config } from './config/index.js';
-import { resolveSecrets, type Secrets } from './config/secrets.js';
-import { openDatabase, tuneSqlite, type Database } from './db/client.js';
+import { tuneSqlite, type Database } from './db/client.js';
 import { migrate, readMigrations } from './db/migrate.js';
-import { SecretBox } from './db/secret-box.js';
+import type { SecretBox } from './db/secret-box.js';
 import { ensureSigningKeys } from './oidc/keys.js';
-import { createProvider, type ProviderParts } from './oidc/provider.js';
-import { offeredResponseTypes } from './oidc/response-types.js';
-import { Clients } from './clients/clients.js';
-import { AccountError } from './accounts/accounts.js';
-import { Shop } from './api/shop.js';
-import { verifierFor } from './api/token-verifier.js';
-import type { AppDeps } from './app.js';
-import type { Logger } from './log.js';
-import { Metrics } from './observability/metrics.js';
-import { checkStoragePaths } from './startup/storage-paths.js';
+import type { Clients } from './clients/clients.js';
+import type { ClientStore } from './clients/store.js';
+import { AccountError, type Accounts } from './accounts/accounts.js';
 import { ROUTES } from './routes.js';
 
-/** The project root, from src/ under tsx or dist/src/ once compiled. */
-export const ROOT = (() => {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.endsWith(join('dist', 'src')) ? join(here, '..', '..') : join(here, '..');
-})();
-
-export interface Prepared extends ProviderParts {
-  database: Database;
-  secrets: Secrets;
-  clientService: Clients;
-  shop: Shop;
-}
-
-export async function prepare(config: Config): Promise<Prepared> {
-  checkStoragePaths(config);
-  const secrets = resolveSecrets(config);
-  const database = openDatabase(config.databaseUrl);
+/** The schema is current and signing keys exist: run before any service reads the database. */
+export async function prepareDatabase(database: Database, box: SecretBox): Promise<void> {
   await migrate(database, readMigrations(ROOT, database.flavour));
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
-  await ensureSigningKeys(database.db, new SecretBox(secrets.secretKey));
-  const parts = await createProvider(config, secrets, database, join(ROOT, 'views'));
-  return {
-    ...parts,
-    database,
-    secrets,
-    clientService: new Clients(parts.provider, parts.clients, offeredResponseTypes(config)),
-    shop: new Shop(database.db),
-  };
+  await ensureSigningKeys(database.db, box);
 }
 
-/** What createApp needs, from what prepare() made: the server and the tests wire the app the same way. */
-export function appDeps(config: Config, prepared: Prepared, log: Logger): AppDeps {
-  return {
-    config,
-    db: prepared.database.db,
-    provider: prepared.provider,
-    accounts: prepared.accounts,
-    consents: prepared.consents,
-    views: prepared.views,
-    shop: prepared.shop,
-    verifier: verifierFor(config, prepared.provider),
-    throttle: prepared.throttle,
-    metrics: new Metrics(prepared.database.pool),
-    cookieKeys: prepared.secrets.cookieKeys,
-    log,
-    root: ROOT,
-  };
+/** What the demo seeding reads and writes (src/compose.ts builds them). */
+export interface DemoServices {
+  accounts: Accounts;
+  clients: ClientStore;
+  clientService: Clients;
 }
 
 export interface DemoCredentials {
@@ -77,11 +33,11 @@ export interface DemoCredentials {
 }
 
 /** On a database with no accounts and no clients: one of each, for trying the flows. */
-export async function seedDemo(config: Config, prepared: Prepared): Promise<DemoCredentials | undefined> {
-  if ((await prepared.accounts.count()) > 0 || (await prepared.clients.count()) > 0) return undefined;
+export async function seedDemo(config: Config, services: DemoServices): Promise<DemoCredentials | undefined> {
+  if ((await services.accounts.count()) > 0 || (await services.clients.count()) > 0) return undefined;
   const password = randomBytes(12).toString('base64url');
   try {
-    await prepared.accounts.create({
+    await services.accounts.create({
       username: 'demo',
       password,
       serverId: 'demo_server',
@@ -95,7 +51,7 @@ export async function seedDemo(config: Config, prepared: Prepared): Promise<Demo
   }
   const redirectUri = demoRedirectUri(config);
   const postLogoutRedirectUri = `${config.issuer}${ROUTES.demoLoggedOut}`;
-  const client = await prepared.clientService.create({
+  const client = await services.clientService.create({
     name: DEMO_CLIENT_NAME,
     redirectUris: [redirectUri],
     postLogoutRedirectUris: [postLogoutRedirectUri],
@@ -128,9 +84,9 @@ const demoRedirectUri = (config: Config) => `${config.issuer}${ROUTES.demoCallba
  */
 export async function misplacedDemoClient(
   config: Config,
-  prepared: Prepared,
+  services: DemoServices,
 ): Promise<{ clientId: string; redirectUri: string } | undefined> {
-  const first = await prepared.clients.oldest();
+  const first = await services.clients.oldest();
   const [redirectUri, ...others] = first?.redirect_uris ?? [];
   if (
     first?.client_name !== DEMO_CLIENT_NAME ||

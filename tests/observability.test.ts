@@ -4,6 +4,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
 import { STACK, basic } from './helpers/http.js';
 import { ROUTES } from '../src/routes.js';
+import { createApp } from '../src/app.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 let server: TestServer;
@@ -224,4 +225,21 @@ test('STACK, the leak pattern every test applies to bodies, matches real stack t
   ];
   expect(bodies.filter((b) => b.length > 0)).toHaveLength(bodies.length);
   expect(bodies.filter((b) => STACK.test(b))).toEqual([]);
+});
+
+test('a second app on the same services counts each token once: the provider events are wired once per node', async () => {
+  // Another mount of the same node's services (src/compose.ts wires the provider's events, not createApp).
+  createApp(server.prepared);
+  const client = await server.client({ grantTypes: ['client_credentials'], redirectUris: [] });
+  const issued = async () => {
+    const res = await fetch(`${server.issuer}${ROUTES.metrics}`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    const line = (await res.text()).match(/^oauth_tokens_issued_total\{grant_type="client_credentials"\} (\d+)$/m);
+    return Number(line?.[1] ?? 0);
+  };
+  const before = await issued();
+  const res = await form(server.issuer, ROUTES.oauth.token, basic(client), { grant_type: 'client_credentials' });
+  expect(res.status).toBe(200);
+  expect(await issued()).toBe(before + 1);
 });

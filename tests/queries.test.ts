@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeDatabase, openDatabase, tuneSqlite, type Database } from '../src/db/client.js';
 import { migrate, readMigrations } from '../src/db/migrate.js';
-import { ROOT } from '../src/setup.js';
+import { ROOT } from '../src/root.js';
 import { startPostgres, type PgServer } from './helpers/postgres.js';
 
 let pgs: PgServer | undefined;

@@ -8,13 +8,13 @@ import { closeDatabase, openDatabase, tuneSqlite } from '../db/client.js';
 import { migrate, readMigrations } from '../db/migrate.js';
 import { errorHandler } from '../errors/handler.js';
 import { Accounts } from '../accounts/accounts.js';
-import { ROOT } from '../setup.js';
+import { ROOT } from '../root.js';
 import { serve } from '../serve.js';
 import { apiMiddleware } from './routes.js';
 import { Shop } from './shop.js';
 import { verifierFor } from './token-verifier.js';
-import { requestLog } from '../observability/request-log.js';
-import { Metrics, routeOf } from '../observability/metrics.js';
+import { requestErrorLogger, requestLog } from '../observability/request-log.js';
+import { Metrics } from '../observability/metrics.js';
 import { securityHeaders } from '../security/headers.js';
 import { checkDatabasePath } from '../startup/storage-paths.js';
 import { exitForFailedStart } from '../startup/exit-codes.js';
@@ -31,11 +31,7 @@ async function main(): Promise<void> {
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
 
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
-  const logError = (err: unknown, ctx?: Koa.Context) =>
-    log.error(
-      { err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined },
-      'request failed',
-    );
+  const logError = requestErrorLogger(log);
   app.on('error', logError);
   app.use(requestLog(log, new Metrics(database.pool), config.trustProxy));
   app.use(securityHeaders(config.issuer));

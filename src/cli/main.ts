@@ -3,11 +3,11 @@
 // argument exits 2 with the command's usage, a refusal 1, and "not yet, try
 // again in N s" 75 (EX_TEMPFAIL in sysexits.h). The commands and their
 // options: src/cli/commands.ts; `npm run --silent cli -- --help` lists them.
-import { loadDotEnv, loadConfig } from '../config/index.js';
-import { prepare } from '../setup.js';
+import { loadDotEnv, loadConfig, type Config } from '../config/index.js';
+import { compose, type Services } from '../compose.js';
 import type { AuthMethod } from '../clients/clients.js';
-import { SecretBox } from '../db/secret-box.js';
 import { closeDatabase } from '../db/client.js';
+import { createLogger } from '../log.js';
 import {
   activateSigningKeys,
   activationWait,
@@ -19,6 +19,20 @@ import { keyRetention } from '../oidc/provider.js';
 import { parse, UsageError, type Values } from './parse.js';
 import { commandUsage } from './usage.js';
 import type { CommandName } from './commands.js';
+
+/**
+ * Runs `command` with the services the server uses (src/compose.ts), then
+ * closes the database. Silent logger: stdout carries only the command's JSON.
+ */
+async function withServices<T>(command: (services: Services, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const services = await compose(config, createLogger('silent'));
+  try {
+    return await command(services, config);
+  } finally {
+    await closeDatabase(services.database);
+  }
+}
 
 /** The command may succeed later, unchanged. */
 class TryLater extends Error {}
@@ -52,9 +66,8 @@ async function clientCreate(values: Values): Promise<unknown> {
       '--redirect-uri is required for the authorization_code grant and any --response-type',
     );
   }
-  const prepared = await prepare(loadConfig());
-  try {
-    return await prepared.clientService.create({
+  return withServices(({ clientService }) =>
+    clientService.create({
       name,
       redirectUris,
       postLogoutRedirectUris: values['post-logout-redirect-uri'] as string[] | undefined,
@@ -63,16 +76,13 @@ async function clientCreate(values: Values): Promise<unknown> {
       scope: values.scope as string | undefined,
       authMethod,
       resourceServer,
-    });
-  } finally {
-    await closeDatabase(prepared.database);
-  }
+    }),
+  );
 }
 
 async function userCreate(values: Values): Promise<unknown> {
-  const prepared = await prepare(loadConfig());
-  try {
-    const account = await prepared.accounts.create({
+  return withServices(async ({ accounts }) => {
+    const account = await accounts.create({
       username: str(values, 'username'),
       password: str(values, 'password'),
       serverId: values['server-id'] as string | undefined,
@@ -86,9 +96,7 @@ async function userCreate(values: Values): Promise<unknown> {
       email: account.email,
       name: account.name,
     };
-  } finally {
-    await closeDatabase(prepared.database);
-  }
+  });
 }
 
 async function itemCreate(values: Values): Promise<unknown> {
@@ -100,13 +108,10 @@ async function itemCreate(values: Values): Promise<unknown> {
   if (!URL.canParse(imgUrl) || !/^https?:$/.test(new URL(imgUrl).protocol))
     throw badValue('item:create', '--img-url must be an http(s) URL');
   if (!/^\d{1,9}$/.test(amount)) throw badValue('item:create', '--amount must be a non-negative integer');
-  const prepared = await prepare(loadConfig());
-  try {
-    const item = await prepared.shop.putItem({ itemId, name: str(values, 'name'), imgUrl, amount: Number(amount) });
+  return withServices(async ({ shop }) => {
+    const item = await shop.putItem({ itemId, name: str(values, 'name'), imgUrl, amount: Number(amount) });
     return { item_id: item.itemId, item_name: item.name, item_img_url: item.imgUrl, amount: String(item.amount) };
-  } finally {
-    await closeDatabase(prepared.database);
-  }
+  });
 }
 
 /**
@@ -127,12 +132,8 @@ async function keysRotate(values: Values): Promise<unknown> {
       `takes one of --now, --stage or --activate, not ${choices.map((c) => `--${c}`).join(' and ')}`,
     );
   if (values.wait && !values.activate) throw badValue('keys:rotate', '--wait goes with --activate');
-  const config = loadConfig();
-  const prepared = await prepare(config);
-  const db = prepared.database.db;
-  const box = new SecretBox(prepared.secrets.secretKey);
-  const interval = config.keyRefreshInterval;
-  try {
+  return withServices(async ({ db, box }, config) => {
+    const interval = config.keyRefreshInterval;
     if (values.stage) {
       const staged = await stageSigningKeys(db, box);
       const wait = (await activationWait(db, interval)) ?? publishDelay(interval);
@@ -170,9 +171,7 @@ async function keysRotate(values: Values): Promise<unknown> {
       ...rotation,
       next: `the server signs with the new keys within ${interval} s (KEY_REFRESH_INTERVAL); no restart. With several nodes use --stage, then --activate`,
     };
-  } finally {
-    await closeDatabase(prepared.database);
-  }
+  });
 }
 
 const RUN: Record<CommandName, (values: Values) => Promise<unknown>> = {

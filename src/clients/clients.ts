@@ -3,9 +3,8 @@
 // would accept from dynamic registration.
 import { randomBytes } from 'node:crypto';
 import type { ClientMetadata, ResponseType } from 'oidc-provider';
-import type { ProviderHolder } from '../oidc/provider-holder.js';
 import type { ClientStore } from './store.js';
-import { WITH_IMPLICIT_AND_HYBRID, sameResponseType } from '../oidc/response-types.js';
+import { WITH_IMPLICIT_AND_HYBRID, sameResponseType } from '../config/response-types.js';
 
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
@@ -32,11 +31,17 @@ export interface NewClient {
 
 export class ClientError extends Error {}
 
+/**
+ * The library's own check of client metadata (`provider.Client.validate`),
+ * as the current provider makes it; rejects with the library's OAuth error.
+ */
+export type ValidateMetadata = (metadata: ClientMetadata) => Promise<void>;
+
 export class Clients {
   constructor(
-    private readonly provider: ProviderHolder,
+    private readonly validate: ValidateMetadata,
     private readonly store: ClientStore,
-    /** What the provider offers (src/oidc/response-types.ts). */
+    /** What the provider offers (src/config/response-types.ts). */
     private readonly responseTypesOffered: readonly string[],
   ) {}
 
@@ -77,7 +82,7 @@ export class Clients {
       ...(input.postLogoutRedirectUris?.length ? { post_logout_redirect_uris: input.postLogoutRedirectUris } : {}),
     };
     try {
-      await this.provider.current.Client.validate(metadata);
+      await this.validate(metadata);
     } catch (err) {
       const e = err as { error?: string; error_description?: string; message?: string };
       throw new ClientError(e.error_description ?? e.message ?? 'invalid client metadata');

@@ -9,12 +9,12 @@ import type { ProviderHolder } from '../oidc/provider-holder.js';
 import { ROUTES, interactionPath } from '../routes.js';
 import type { Context } from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
-import type { Consents } from './consents.js';
-import type { Views } from './views.js';
+import type { Consents } from '../consents/consents.js';
+import type { Views } from '../web/views.js';
 import type { Throttle } from '../security/throttle.js';
 import type { Metrics } from '../observability/metrics.js';
-import { checkCsrf, issueCsrf } from './csrf.js';
-import { translator, hasMessage, type Locale } from './i18n.js';
+import { checkCsrf, issueCsrf } from '../web/csrf.js';
+import { translator, hasMessage, type Locale } from '../web/i18n.js';
 import { KdfBusy } from '../accounts/password.js';
 
 export interface InteractionDeps {

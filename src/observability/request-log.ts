@@ -31,3 +31,15 @@ export function requestLog(log: Logger, metrics: Metrics, trustRequestId: boolea
     }
   };
 }
+
+/**
+ * How a request that failed is logged, by the app, the provider and the API
+ * alike: the error, and the request's id, method and route (never its path).
+ */
+export function requestErrorLogger(log: Logger): (err: unknown, ctx?: Context) => void {
+  return (err, ctx) =>
+    log.error(
+      { err, reqId: ctx?.state?.requestId, method: ctx?.method, route: ctx ? routeOf(ctx.path) : undefined },
+      'request failed',
+    );
+}

@@ -4,14 +4,15 @@
 import { errors, type Configuration } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { Accounts } from '../accounts/accounts.js';
-import type { Consents } from '../interactions/consents.js';
-import type { Views } from '../interactions/views.js';
+import type { Consents } from '../consents/consents.js';
+import type { Views } from '../web/views.js';
 import type { ClientStore } from '../clients/store.js';
 import { ROUTES, interactionPath } from '../routes.js';
 import { API_SCOPES } from './scopes.js';
 import { findAccount } from './find-account.js';
 import { loadExistingGrant } from './remembered-grant.js';
-import { offeredResponseTypes, wantsUserinfoTokenFromAuthorization } from './response-types.js';
+import { offeredResponseTypes } from '../config/response-types.js';
+import { wantsUserinfoTokenFromAuthorization } from './userinfo-token.js';
 
 export interface ConfigurationDeps {
   config: Config;
@@ -198,7 +199,7 @@ export function buildConfiguration({
     // IMPLICIT_AND_HYBRID=true adds OpenID Connect Core's implicit (§3.2) and
     // hybrid (§3.3) response types, for the conformance plans that test them.
     // (`token` alone, OAuth 2.0's implicit grant, the library never offers.)
-    // (The lists: src/oidc/response-types.ts.)
+    // (The lists: src/config/response-types.ts.)
     responseTypes: offeredResponseTypes(config),
 
     // RFC 9700 §4.14.2: every use of a refresh token rotates it; presenting a

@@ -38,7 +38,7 @@
 // MUST NOT appear more than once). Repeats within the body are passed on,
 // and the library refuses them on the GET exactly as it does today.
 import type { Context, Next } from 'koa';
-import type { Views } from '../interactions/views.js';
+import type { Views } from '../web/views.js';
 
 export const MAX_QUERY_BYTES = 8 * 1024;
 

@@ -1,58 +1,40 @@
-// Builds the oidc-provider instance from its parts, and again whenever the
-// signing keys change (src/oidc/key-refresh.ts). Used by the server and by
-// the CLI (which needs the library's own client metadata validation).
-import Provider from 'oidc-provider';
+// How a provider is built from its parts, the same way for the first one and
+// for each one the key refresh (src/oidc/key-refresh.ts) swaps in: only the
+// signing keys differ. The parts are built once, by the composition root
+// (src/compose.ts), and handed in; nothing here constructs a service.
+import Provider, { type Configuration } from 'oidc-provider';
 import type { Config } from '../config/index.js';
-import type { Secrets } from '../config/secrets.js';
-import type { Database } from '../db/client.js';
-import { SecretBox } from '../db/secret-box.js';
-import { Accounts } from '../accounts/accounts.js';
-import { ClientStore } from '../clients/store.js';
-import { Consents } from '../interactions/consents.js';
-import { Views } from '../interactions/views.js';
+import type { SecretBox } from '../db/secret-box.js';
+import type { Accounts } from '../accounts/accounts.js';
+import type { ClientStore } from '../clients/store.js';
+import type { Consents } from '../consents/consents.js';
+import type { Views } from '../web/views.js';
+import type { Throttle } from '../security/throttle.js';
 import { buildConfiguration } from './configuration.js';
 import { ROUTES } from '../routes.js';
 import { unmatchedRoutes } from './unmatched-routes.js';
 import { rfc6749ErrorCodes } from './rfc6749-error-codes.js';
-import { Throttle } from '../security/throttle.js';
 import { clientAuthThrottle } from '../security/client-auth-throttle.js';
 import { databaseUnavailable, markIfDatabaseUnavailable } from './database-unavailable.js';
-import { storageAdapter } from './adapter.js';
-import { openJwks, readSigningKeys, type StoredKey } from './keys.js';
-import { ProviderHolder } from './provider-holder.js';
-import { KeyRefresh } from './key-refresh.js';
+import { openJwks, type StoredKey } from './keys.js';
 
-export interface ProviderParts {
-  /** The provider answering now; replaced when the signing keys change. */
-  provider: ProviderHolder;
-  /** Not running until started (src/main.ts): the CLI only needs the provider. */
-  keyRefresh: KeyRefresh;
+export interface ProviderServices {
   accounts: Accounts;
   clients: ClientStore;
   consents: Consents;
   views: Views;
-  box: SecretBox;
   throttle: Throttle;
+  /** Opens the sealed signing keys. */
+  box: SecretBox;
+  cookieKeys: string[];
+  /** The storage adapter factory (src/oidc/adapter.ts): one for every provider this node builds. */
+  adapter: NonNullable<Configuration['adapter']>;
 }
 
-export async function createProvider(
-  config: Config,
-  secrets: Secrets,
-  database: Database,
-  viewsDir: string,
-): Promise<ProviderParts> {
-  const { db, queries } = database;
-  const box = new SecretBox(secrets.secretKey);
-  const accounts = new Accounts(db, queries.accounts);
-  const clients = new ClientStore(db, box);
-  const consents = new Consents(db, config.ttl.grant);
-  const views = new Views(viewsDir, config.env !== 'development');
-  const throttle = new Throttle(db, config.throttle);
-  const adapter = storageAdapter(queries, clients);
-
-  // Every provider this node runs, the first and each one after a key
-  // change, is made here, the same way but for its keys.
-  const build = (keys: StoredKey[]): Provider => {
+/** Builds a provider for these signing keys; called again on every key change. */
+export function providerBuilder(config: Config, services: ProviderServices): (keys: StoredKey[]) => Provider {
+  const { accounts, clients, consents, views, throttle, box, cookieKeys, adapter } = services;
+  return (keys) => {
     const provider = new Provider(
       config.issuer,
       buildConfiguration({
@@ -63,7 +45,7 @@ export async function createProvider(
         adapter,
         clients,
         jwks: openJwks(box, keys),
-        cookieKeys: secrets.cookieKeys,
+        cookieKeys,
       }),
     );
     provider.proxy = config.trustProxy;
@@ -86,19 +68,6 @@ export async function createProvider(
     );
     return provider;
   };
-
-  const retention = keyRetention(config);
-  const keys = await readSigningKeys(db, retention);
-  const provider = new ProviderHolder(build(keys));
-  const keyRefresh = new KeyRefresh(
-    {
-      read: () => readSigningKeys(db, retention),
-      apply: (next) => provider.replace(build(next)),
-      intervalMs: config.keyRefreshInterval * 1000,
-    },
-    keys,
-  );
-  return { provider, keyRefresh, accounts, clients, consents, views, box, throttle };
 }
 
 /**

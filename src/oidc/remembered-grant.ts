@@ -4,7 +4,7 @@
 // revokes a whole grant when one of its refresh tokens is revoked (RFC 7009
 // §2.1) or a used one is presented again (RFC 9700 §4.14.2, reuse detection),
 // so a grant shared by every session would sign a person out everywhere when
-// one app instance signs out. Consent is still remembered (src/interactions/
+// one app instance signs out. Consent is still remembered (src/consents/
 // consents.ts): a new grant is filled from what was allowed before.
 //
 // The library's default (lib/helpers/defaults.js) reuses the session's grant
@@ -12,7 +12,7 @@
 // session.js `loadGrant`, once a session has an account; a grant returned
 // here becomes the session's grant for the client and the grant of the code.
 import type { Grant, KoaContextWithOIDC } from 'oidc-provider';
-import type { Consents, Consented } from '../interactions/consents.js';
+import type { Consents, Consented } from '../consents/consents.js';
 
 export function loadExistingGrant(consents: Consents) {
   return async (ctx: KoaContextWithOIDC): Promise<Grant | undefined> => {

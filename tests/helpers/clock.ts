@@ -5,7 +5,7 @@
 // jumps it forward. Everyone reads that one clock: oidc-provider's epochTime
 // (node_modules/oidc-provider/lib/helpers/epoch_time.js, Date.now), the
 // SQLite adapter's expiry checks (src/oidc/adapter.ts, Date.now), Prisma's
-// @updatedAt (new Date()) that src/interactions/consents.ts compares with
+// @updatedAt (new Date()) that src/consents/consents.ts compares with
 // Date.now, and the test's own checks. Timers are left alone: sockets, the
 // key refresh and jest's own timeouts keep real time.
 // Child-process servers (tests/helpers/processes.ts) have clocks of their own

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/log.js';
-import { appDeps, prepare, type Prepared } from '../../src/setup.js';
+import { compose, type Services } from '../../src/compose.js';
 import { createApp } from '../../src/app.js';
 import { closeDatabase } from '../../src/db/client.js';
 import type { ClientMetadata } from 'oidc-provider';
@@ -17,7 +17,8 @@ import type { NewClient } from '../../src/clients/clients.js';
 export interface TestServer {
   issuer: string;
   config: Config;
-  prepared: Prepared;
+  /** Every service, as src/compose.ts built them for this server. */
+  prepared: Services;
   dir: string;
   /** The server's log lines (JSON), when started with LOG_LEVEL other than silent. */
   logs: string[];
@@ -50,12 +51,12 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const prepared = await prepare(config);
   // Everything the server logs, kept for the tests that read it (at LOG_LEVEL, default silent).
   const logs: string[] = [];
   const sink = { write: (line: string) => void logs.push(line) };
   const log = createLogger(config.logLevel, sink);
-  const app = createApp(appDeps(config, prepared, log));
+  const prepared = await compose(config, log);
+  const app = createApp(prepared);
   server.on('request', app.callback());
   prepared.keyRefresh.start(log);
 

@@ -1,8 +1,10 @@
-// The response types this provider offers: one list for the library's
-// `responseTypes` option (src/oidc/configuration.ts, where the why is) and
-// for the client service, which names them when it refuses a client.
-import type { KoaContextWithOIDC, ResponseType } from 'oidc-provider';
-import type { Config } from '../config/index.js';
+// The response types this provider offers, as IMPLICIT_AND_HYBRID chooses
+// them: one list for the library's `responseTypes` option
+// (src/oidc/configuration.ts, where the why is) and for the client service,
+// which names them when it refuses a client. In the base layer, beside the
+// setting, so that both can read it.
+import type { ResponseType } from 'oidc-provider';
+import type { Config } from './index.js';
 
 /** The authorization code flow only (OAuth 2.1 §4.1; RFC 9700 §2.1.2). */
 export const CODE_ONLY: readonly ResponseType[] = ['code'];
@@ -24,17 +26,3 @@ export function offeredResponseTypes(config: Pick<Config, 'implicitAndHybrid'>):
 /** "id_token code" and "code id_token" are the same type (OAuth 2.0 Multiple Response Types §3: order does not matter). */
 export const sameResponseType = (a: string, b: string): boolean =>
   a.split(' ').filter(Boolean).sort().join(' ') === b.split(' ').filter(Boolean).sort().join(' ');
-
-/**
- * An authorization request (or its resumption after sign-in) for an access
- * token from the authorization endpoint, with `openid` and no `resource`.
- */
-export function wantsUserinfoTokenFromAuthorization(ctx: KoaContextWithOIDC): boolean {
-  const params = ctx.oidc.params ?? {};
-  const words = (value: unknown) => (typeof value === 'string' ? value.split(' ') : []);
-  return (
-    words(params.response_type).includes('token') &&
-    words(params.scope).includes('openid') &&
-    params.resource === undefined
-  );
-}
