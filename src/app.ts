@@ -161,7 +161,9 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   // The provider answers everything else, on its own Koa context: the one
-  // current when the request arrives.
+  // current when the request arrives. Not koa-mount, as the library's docs
+  // show: mount() binds one instance, and ours is replaced when the signing
+  // keys change (src/oidc/provider-holder.ts); at the root path it would add nothing.
   const callback = provider.callback();
   app.use(async (ctx) => {
     ctx.respond = false;
