@@ -113,25 +113,72 @@ const jwks = async (base: string) => (await (await fetch(`${base}/oauth/jwks`)).
 
 // --- tests -------------------------------------------------------------------------
 
-test('migrations apply on an empty database and are recorded; a second node, and the command line, apply nothing', async () => {
-  expect(await sql(url, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)).toEqual([]);
+interface Deployment {
+  tablesBefore: unknown[];
+  applied: { name: string; checksum: string; applied_at: string }[];
+  tables: string[];
+  keys: Record<string, unknown>[];
+  appliedAfterB: unknown[];
+  keysAfterB: unknown[];
+}
 
-  a = await spawnServer(env({ PORT: String(portA) }));
-  console.log(`node A on an empty PostgreSQL database: healthy after ${a.startMs} ms`);
-  const applied = await sql<{ name: string; checksum: string; applied_at: string }>(
+const listTables = () =>
+  sql<{ table_name: string }>(url, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`);
+const listMigrations = () =>
+  sql<{ name: string; checksum: string; applied_at: string }>(
     url,
     'SELECT "name", "checksum", "applied_at" FROM "_app_migrations" ORDER BY "name"',
   );
-  expect(applied.map((m) => m.name)).toEqual(migrationDirs());
-  for (const m of applied)
+const listKeys = () => sql(url, 'SELECT "kid", "alg" FROM "SigningKey" ORDER BY "alg"');
+
+/**
+ * Node A on the empty database, the command line's client, user and item,
+ * then node B: once per file, by whichever test needs them first, so that
+ * every test also runs alone. What it saw on the way is the first test's.
+ */
+let deployed: Promise<Deployment> | undefined;
+const deploy = () =>
+  (deployed ??= (async () => {
+    const tablesBefore = await listTables();
+    a = await spawnServer(env({ PORT: String(portA) }));
+    console.log(`node A on an empty PostgreSQL database: healthy after ${a.startMs} ms`);
+    const applied = await listMigrations();
+    const tables = (await listTables()).map((t) => t.table_name);
+    const keys = await listKeys();
+
+    // The command line prepares the same database (migrations, keys) before each command.
+    web = await cliClient(env());
+    user = await cliUser(env());
+    await cli(
+      'item:create',
+      [
+        '--item-id',
+        'ITEM_P',
+        '--name',
+        '品項P',
+        '--img-url',
+        'https://img.example.com/img/item_p.png',
+        '--amount',
+        '100',
+      ],
+      env(),
+    );
+
+    // Node B: same database, same issuer, its own port.
+    b = await spawnServer(env({ PORT: String(await freePort()) }));
+    console.log(`node B on the migrated database: healthy after ${b.startMs} ms`);
+    return { tablesBefore, applied, tables, keys, appliedAfterB: await listMigrations(), keysAfterB: await listKeys() };
+  })());
+
+beforeEach(() => deploy(), 60_000);
+
+test('migrations apply on an empty database and are recorded; a second node, and the command line, apply nothing', async () => {
+  const seen = await deploy();
+  expect(seen.tablesBefore).toEqual([]);
+  expect(seen.applied.map((m) => m.name)).toEqual(migrationDirs());
+  for (const m of seen.applied)
     expect(m.checksum).toBe(sha256(join(ROOT, 'prisma', 'pg', 'migrations', m.name, 'migration.sql')));
-  const tables = (
-    await sql<{ table_name: string }>(
-      url,
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
-    )
-  ).map((t) => t.table_name);
-  expect(tables).toEqual(
+  expect(seen.tables).toEqual(
     expect.arrayContaining([
       '_app_migrations',
       'OidcArtifact',
@@ -143,35 +190,11 @@ test('migrations apply on an empty database and are recorded; a second node, and
       'Order',
     ]),
   );
-  const keys = await sql(url, 'SELECT "kid", "alg" FROM "SigningKey" ORDER BY "alg"');
-  expect(keys.map((k) => k.alg)).toEqual(['ES256', 'RS256']);
-
-  // The command line prepares the same database (migrations, keys) before each command.
-  web = await cliClient(env());
-  user = await cliUser(env());
-  await cli(
-    'item:create',
-    [
-      '--item-id',
-      'ITEM_P',
-      '--name',
-      '品項P',
-      '--img-url',
-      'https://img.example.com/img/item_p.png',
-      '--amount',
-      '100',
-    ],
-    env(),
-  );
-
-  // Node B: same database, same issuer, its own port.
-  b = await spawnServer(env({ PORT: String(await freePort()) }));
-  console.log(`node B on the migrated database: healthy after ${b.startMs} ms`);
-  expect(await sql(url, 'SELECT "name", "checksum", "applied_at" FROM "_app_migrations" ORDER BY "name"')).toEqual(
-    applied,
-  );
-  expect(await sql(url, 'SELECT "kid", "alg" FROM "SigningKey" ORDER BY "alg"')).toEqual(keys);
-}, 60_000);
+  expect(seen.keys.map((k) => k.alg)).toEqual(['ES256', 'RS256']);
+  // Node B and the command line found the schema current and the keys there.
+  expect(seen.appliedAfterB).toEqual(seen.applied);
+  expect(seen.keysAfterB).toEqual(seen.keys);
+});
 
 test("the seed's code flow with a multipart token request; /api/me, a purchase and its replay, the orders", async () => {
   const { code } = await authorizationCode(a.base, web, user, 'profile buy buy_history');
