@@ -8,4 +8,9 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   testTimeout: 30000,
+  // Two test files at a time: most of a test's time is spent waiting on the
+  // servers, browsers and command-line processes it started, so two workers
+  // on two cores took the suite from 241 s to 161 s. Each file starts its own
+  // servers on free ports, its own SQLite files and PostgreSQL clusters.
+  maxWorkers: 2,
 };
