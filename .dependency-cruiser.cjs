@@ -5,7 +5,7 @@
 //   top       entry points and wiring: src/main.ts, server.ts, compose.ts (the composition
 //             root), app.ts, setup.ts, serve.ts;
 //             src/api/main.ts and server.ts (the API's own process); src/cli/
-//   features  src/interactions/ (pages), src/api/ (the resource API)
+//   features  src/interactions/ (pages), src/console/ (to come), src/api/ (the resource API)
 //   provider  src/oidc/
 //   services  src/accounts/, src/consents/, src/clients/, src/web/ (what every page shares:
 //             views, i18n, CSRF, the HTML error page), src/security/, src/observability/, src/errors/
@@ -15,7 +15,7 @@
 // (`npm run lint:layers:baseline` rewrites it); it is empty, and any edge
 // that breaks the layers fails the lint.
 const TOP = '^src/(main|server|compose|app|setup|serve)[.]ts$|^src/api/(main|server)[.]ts$|^src/cli/';
-const FEATURES = '^src/interactions/|^src/api/(?!(main|server)[.]ts$)';
+const FEATURES = '^src/(interactions|console)/|^src/api/(?!(main|server)[.]ts$)';
 const PROVIDER = '^src/oidc/';
 const SERVICES = '^src/(accounts|consents|clients|web|security|observability|errors)/';
 const BASE = '^src/(db|config|startup)/|^src/(routes|log|root)[.]ts$';
