@@ -1,7 +1,9 @@
 // The service: read the configuration, bind the port, build the services on
 // the prepared database (src/compose.ts), then serve and drain on SIGTERM
 // (src/serve.ts). Loaded by src/main.ts once the Node.js version is known to
-// be right.
+// be right. With WORKERS > 1 this process is the primary of several workers
+// (src/workers.ts), each of which runs the rest of main().
+import cluster from 'node:cluster';
 import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './log.js';
 import { misplacedDemoClient, misplacedDemoClientWarning, seedDemo } from './setup.js';
@@ -12,17 +14,23 @@ import { purgeExpired } from './oidc/adapter.js';
 import { drainOnSignals, handOver, listen } from './serve.js';
 import { exitForFailedStart } from './startup/exit-codes.js';
 import { ROUTES } from './routes.js';
+import { askRole, reportReady, runPrimary } from './workers.js';
 
 async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
-  const log = createLogger(config.logLevel);
+  const root = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config.workers, root);
+  // Which worker logged a line (and answered a request) is worth knowing.
+  const log = cluster.isWorker ? root.child({ pid: process.pid }) : root;
+  // A single process is its own lead: it seeds and purges.
+  const role = cluster.isWorker ? await askRole() : { lead: true };
   // Bound before anything is created: a port in use must not leave a demo
   // client behind registered for an address that never served.
   const server = await listen({ port: config.port, host: config.host, portSetting: 'PORT' });
   const services = await compose(config, log);
 
-  if (config.seedDemo) {
+  if (config.seedDemo && role.lead) {
     await services.shop.seedItems();
     const demo = await seedDemo(config, services);
     if (demo) {
@@ -47,14 +55,15 @@ async function main(): Promise<void> {
   // KEY_REFRESH_INTERVAL, no restart (README, "Signing keys and their rotation").
   services.keyRefresh.start(log);
 
-  const purge = config.purgeInterval
-    ? setInterval(() => {
-        purgeExpired(services.database.queries).then(
-          (count) => count && log.info({ count }, 'purged expired artifacts'),
-          (err: unknown) => log.warn({ err }, 'purge failed; will retry'),
-        );
-      }, config.purgeInterval * 1000).unref()
-    : undefined;
+  const purge =
+    config.purgeInterval && role.lead
+      ? setInterval(() => {
+          purgeExpired(services.database.queries).then(
+            (count) => count && log.info({ count }, 'purged expired artifacts'),
+            (err: unknown) => log.warn({ err }, 'purge failed; will retry'),
+          );
+        }, config.purgeInterval * 1000).unref()
+      : undefined;
 
   handOver(server, app.callback());
   drainOnSignals(server, log, async () => {
@@ -63,6 +72,7 @@ async function main(): Promise<void> {
     await closeDatabase(services.database);
   });
   log.info({ issuer: config.issuer, address: server.address() }, 'listening');
+  if (cluster.isWorker) reportReady();
 }
 
 main().catch((err: unknown) => exitForFailedStart(err, (e) => e instanceof ConfigError));

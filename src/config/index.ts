@@ -1,6 +1,7 @@
 // Every setting the service reads, validated once at start. Nothing else in
 // src/ reads process.env. Each setting is documented in .env.example.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ROUTES } from '../routes.js';
 
@@ -26,11 +27,21 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** More processes than this would only compete for the one database (and SQLite's one writer). */
+const MAX_WORKERS = 64;
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: z.coerce.number().int().min(0).max(65535).default(5000),
     HOST: z.string().min(1).default('127.0.0.1'),
+    // `auto`: one per CPU this process may use (capped like a number).
+    WORKERS: z
+      .union([z.literal('auto'), z.coerce.number().int().min(1).max(MAX_WORKERS)], {
+        error: `an integer from 1 to ${MAX_WORKERS}, or auto`,
+      })
+      .default(1)
+      .transform((v) => (v === 'auto' ? Math.min(availableParallelism(), MAX_WORKERS) : v)),
     // Unset: http://127.0.0.1:$PORT, so that PORT alone moves the whole server
     // (discovery, redirects, the demo client) and not only the socket.
     ISSUER: z.url({ protocol: /^https?$/ }).optional(),
@@ -108,6 +119,8 @@ export interface Config {
   env: Env['NODE_ENV'];
   port: number;
   host: string;
+  /** Processes serving PORT (node:cluster, src/workers.ts); 1: this process alone, no primary. */
+  workers: number;
   issuer: string;
   databaseUrl: string;
   dataDir: string;
@@ -177,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
+    workers: e.WORKERS,
     issuer,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
