@@ -4,7 +4,9 @@
 // worker's lines carry its pid), found by the X-Request-Id the response
 // carries. Every request below goes on a connection of its own
 // (`connection: close`), so the primary deals them out to both workers.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { STACK, basic, readResponse, type ApiResponse } from './helpers/http.js'
 import {
   cliClient,
   cliUser,
+  freePort,
   killAllChildren,
   spawnServer,
   waitFor,
@@ -239,3 +242,23 @@ test('SIGTERM to the primary: both workers drain and stop, then the primary exit
   expect(stopped[stopped.length - 1]).toBeUndefined();
   for (const pid of workerPids) expect(() => process.kill(pid, 0)).toThrow();
 }, 30_000);
+
+test('a port in use with WORKERS=2: the one line and exit 4, nothing else printed', async () => {
+  const port = await freePort();
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+  try {
+    // Synchronous is fine: the port is held by the kernel, not by this event loop.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH ?? '', HOME: '/tmp', NODE_ENV: 'test', ...env, PORT: String(port) },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 4, stdout: '' });
+    expect(run.stderr).toMatch(
+      new RegExp(`^cannot start: port ${port} \\(PORT\\) on 127\\.0\\.0\\.1 is already in use[^\\n]*\\n$`),
+    );
+  } finally {
+    holder.close();
+  }
+}, 40_000);
