@@ -3,8 +3,8 @@
 // oidc-provider (the ceiling). Prints numbers; asserts nothing, and is never
 // part of the test suite.
 //
-//   node scripts/bench/run.mjs [--duration 10] [--connections 10] [--warmup 2]
-//                              [--only token,introspect,me,buy,flow_fresh,flow_sso]
+//   node scripts/bench/run.mjs [--duration 10] [--connections 16] [--warmup 2]
+//                              [--only token,introspect,me,buy,flow_fresh,flow_sso] [--workers 1,2]
 //                              [--json] [--no-build] [--cpu-prof DIR] [--keep]
 //                              [--node-flags="--flag ..."] [--server-env NAME=VALUE]...   (experiments)
 //
@@ -24,9 +24,26 @@
 //     first, then the ceiling, never both at once;
 //  6. peak RSS (VmHWM) of the server from /proc, then both children stopped.
 // Every child process is killed at the end, also on errors and Ctrl-C.
+//
+// --connections defaults to 16, the concurrency the performance issue
+// measured with (wrk -c16); flows run that many browsers in parallel.
+//
+// --workers 1,2 starts one server per count (WORKERS=n, src/workers.ts), each
+// on its own port over the same SQLite file, all before the first scenario;
+// each scenario then loads them one after the other (never two at once), then
+// the ceiling, so the counts compare under the same background load minutes
+// apart. One row per count, with its req/s over the first count's ("vs 1w").
+// The comparison is opt-in (default: 1) because it adds a server and a run
+// per scenario per count, and the default run answers a different question
+// (us against the ceiling). With WORKERS > 1 the server pid is the cluster
+// primary: CPU time and RSS are summed over it and every descendant (found
+// by scanning /proc for ppid; /proc/<pid>/task/*/children needs a kernel
+// option this machine lacks), and the peak RSS is given per process too. The
+// sum of per-process peaks is an upper bound of the tree's peak, and counts
+// shared pages (Node's code, libraries) once per process.
 import { spawn, execFile } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +66,8 @@ const TARGETS = { ratio: 0.8, rssMb: 150, startMs: 2000 };
 const { values: opt } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    workers: { type: 'string', default: '1' },
     warmup: { type: 'string', default: '2' },
     only: { type: 'string', multiple: true },
     json: { type: 'boolean', default: false },
@@ -66,7 +84,7 @@ if (opt.help) {
   process.stdout.write(
     `${readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(1, 9)
+      .slice(1, 10)
       .map((l) => l.replace(/^\/\/ ?/, ''))
       .join('\n')}\n`,
   );
@@ -90,6 +108,19 @@ for (const name of only) {
     process.stderr.write(`--only: unknown scenario "${name}"; one of ${SCENARIOS.join(', ')}\n`);
     process.exit(2);
   }
+}
+const workerCounts = [
+  ...new Set(
+    opt.workers
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(Number),
+  ),
+];
+if (!workerCounts.length || !workerCounts.every((n) => Number.isInteger(n) && n >= 1 && n <= 64)) {
+  process.stderr.write('--workers wants a list of worker counts from 1 to 64, e.g. 1,2\n');
+  process.exit(2);
 }
 const cpuProfDir = opt['cpu-prof'] ? resolve(opt['cpu-prof']) : undefined;
 
@@ -198,19 +229,73 @@ function procStatus(pid) {
   }
 }
 
-/** CPU time (user + system, all threads) the process has used, in ms. */
-function cpuMs(pid) {
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] state, [1] ppid, [11] utime, [12] stime. */
+function statFields(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return NaN;
+    return null;
   }
 }
 
-/** The process under load in the current run, whose CPU time the measured runs report. */
-let measuredPid;
+/** `pid` and all its descendants (a cluster primary and its workers), by scanning /proc for ppid. */
+function processTree(pid) {
+  const childrenOf = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ppid = Number(statFields(entry)?.[1]);
+    if (!childrenOf.has(ppid)) childrenOf.set(ppid, []);
+    childrenOf.get(ppid).push(Number(entry));
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(childrenOf.get(tree[i]) ?? []));
+  return tree;
+}
+
+/** Memory of a process tree: the sums and each process's own figures. */
+function treeStatus(pids) {
+  const each = pids.map((pid) => ({ pid, ...procStatus(pid) }));
+  const sum = (key) => each.reduce((total, p) => total + p[key], 0);
+  return { peakRssMb: sum('peakRssMb'), rssMb: sum('rssMb'), each };
+}
+
+/** CPU time (user + system, all threads) the processes have used, in ms. */
+function cpuMs(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    const fields = statFields(pid);
+    if (!fields) return NaN;
+    total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+  }
+  return total;
+}
+
+/**
+ * Once a server answers /healthz: its processes (with WORKERS > 1, the primary
+ * and every worker, the others starting after the lead serves), once all are
+ * up and the tree has gone quiet (under 0.1 core for 250 ms), so that idle
+ * RSS and the first measurement see every worker serving.
+ */
+async function waitSettled(child, workers, timeoutMs = 30_000) {
+  const expected = workers === 1 ? 1 : workers + 1;
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const pids = processTree(child.pid);
+    if (pids.length >= expected) {
+      const cpu0 = cpuMs(pids);
+      await new Promise((r) => setTimeout(r, 250));
+      if (cpuMs(pids) - cpu0 < 25) return pids;
+    } else await new Promise((r) => setTimeout(r, 100));
+    if (child.exitInfo)
+      throw new Error(`${child.label} exited (${JSON.stringify(child.exitInfo)}):\n${child.tail.join('\n')}`);
+    if (performance.now() > deadline)
+      throw new Error(`${child.label}: ${pids.length} of ${expected} processes, or still busy, after ${timeoutMs} ms`);
+  }
+}
+
+/** The processes under load in the current run (a server and its workers), whose CPU time the measured runs report. */
+let measuredPids = [];
 
 // ---------------------------------------------------------------- OAuth helpers
 
@@ -278,9 +363,9 @@ async function cannon({ origin, path, method = 'GET', headers = {}, body, setupR
     });
   if (warmup > 0) await once(warmup);
   const latencies = [];
-  const cpu0 = cpuMs(measuredPid);
+  const cpu0 = cpuMs(measuredPids);
   const r = await once(duration, latencies);
-  const cpu = cpuMs(measuredPid) - cpu0;
+  const cpu = cpuMs(measuredPids) - cpu0;
   latencies.sort((a, b) => a - b);
   return {
     cpuMsPerRequest: cpu / (r['2xx'] + r.non2xx),
@@ -326,9 +411,9 @@ async function flowLoop(makeWorker) {
     return { latencies, errors, firstError, elapsed: (performance.now() - started) / 1000 };
   };
   if (warmup > 0) await loop(warmup);
-  const cpu0 = cpuMs(measuredPid);
+  const cpu0 = cpuMs(measuredPids);
   const { latencies, errors, firstError, elapsed } = await loop(duration);
-  const cpu = cpuMs(measuredPid) - cpu0;
+  const cpu = cpuMs(measuredPids) - cpu0;
   if (firstError) say(`  first error: ${firstError.message}`);
   latencies.sort((a, b) => a - b);
   return {
@@ -482,10 +567,13 @@ function fmt(n, digits = 1) {
 /** Latencies: two decimals below 10 ms. */
 const fmtMs = (n) => fmt(n, n < 10 ? 2 : 1);
 
+/** A scenario's name, with its worker count when the run compares several. */
+const rowName = (r) => (workerCounts.length > 1 ? `${r.name} ${r.workers}w` : r.name);
+
 function table(rows) {
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ceiling req/s', 'ratio', 'target', 'met?'];
   const body = rows.map((r) => [
-    r.name,
+    rowName(r),
     fmt(r.rps),
     fmtMs(r.p50),
     fmtMs(r.p99),
@@ -494,6 +582,43 @@ function table(rows) {
     r.target ?? '—',
     r.met === null ? '—' : r.met ? 'yes' : 'NO',
   ]);
+  return markdown(header, body);
+}
+
+/** --workers: one row per scenario and count; req/s over the first count's, and memory per process. */
+function workersTable(rows) {
+  const base = workerCounts[0];
+  const header = [
+    'scenario',
+    'workers',
+    'req/s',
+    `vs ${base}w`,
+    'p50 ms',
+    'p99 ms',
+    'CPU ms/req',
+    'cores busy',
+    'RSS MB (sum)',
+    'RSS MB per process',
+  ];
+  const body = rows.map((r) => {
+    const baseRow = rows.find((b) => b.name === r.name && b.workers === base);
+    return [
+      r.name,
+      r.workers,
+      fmt(r.rps),
+      r.workers === base || !baseRow ? '—' : fmt(r.rps / baseRow.rps, 2),
+      fmtMs(r.p50),
+      fmtMs(r.p99),
+      fmt(r.cpuMsPerRequest, 2),
+      fmt(r.cpuCores, 2),
+      fmt(r.serverRssMb, 0),
+      r.serverRssEachMb?.map((mb) => fmt(mb, 0)).join(' + ') ?? '—',
+    ];
+  });
+  return markdown(header, body);
+}
+
+function markdown(header, body) {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => String(row[i]).length)));
   const line = (cells) =>
     `| ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ')} |`;
@@ -514,11 +639,12 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'oidc-bench-'));
   scratchDir = dir;
   const result = {
-    options: { duration, connections, warmup, only, cpuProf: cpuProfDir ?? null },
+    options: { duration, connections, warmup, only, workers: workerCounts, cpuProf: cpuProfDir ?? null },
     machine: {},
     scenarios: [],
   };
-  let server;
+  /** One server per --workers count: { workers, child, origin, pids, startMs, idle }. */
+  const servers = [];
   let ceiling;
   try {
     if (!opt['no-build']) {
@@ -528,6 +654,7 @@ async function main() {
       });
     }
 
+    // The command line gets the first server's port and issuer; each server gets its own below.
     const [port, ceilingPort] = [await freePort(), await freePort()];
     const origin = `http://127.0.0.1:${port}`;
     const ceilingOrigin = `http://127.0.0.1:${ceilingPort}`;
@@ -552,6 +679,7 @@ async function main() {
     for (const pair of opt['server-env'] ?? []) {
       const eq = pair.indexOf('=');
       if (eq < 1) throw new Error(`--server-env wants NAME=VALUE, got ${pair}`);
+      if (pair.slice(0, eq) === 'WORKERS') throw new Error('--server-env WORKERS=…: use --workers');
       serverEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
 
@@ -602,7 +730,6 @@ async function main() {
 
     const scryptCost = await scryptMs();
 
-    say("starting the server: node [npm start's flags] dist/src/main.js");
     if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
     // The V8 flags `npm start` runs the server with (package.json), so the bench measures what production runs.
     const startScript = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
@@ -614,15 +741,26 @@ async function main() {
       ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
       ...(opt['node-flags'] ? opt['node-flags'].split(/\s+/).filter(Boolean) : []),
     ];
-    let started = performance.now();
-    server = spawnChild('server', process.execPath, [...nodeFlags, join(ROOT, 'dist/src/main.js')], {
-      cwd: ROOT,
-      env: serverEnv,
-    });
-    const startMs = await waitHealthy(server, origin, started);
-    await new Promise((r) => setTimeout(r, 500));
-    const idleMem = procStatus(server.pid);
-    say(`  healthy after ${startMs.toFixed(0)} ms (pid ${server.pid}); RSS when idle ${fmt(idleMem.rssMb)} MB`);
+    // One after the other, each settled before the next starts, so no two start (and migrate) at once.
+    for (const [i, workers] of workerCounts.entries()) {
+      const serverPort = i === 0 ? port : await freePort();
+      const serverOrigin = `http://127.0.0.1:${serverPort}`;
+      const label = workerCounts.length > 1 ? `server ${workers}w` : 'server';
+      say(`starting the ${label}: WORKERS=${workers} node [npm start's flags] dist/src/main.js`);
+      const started = performance.now();
+      const child = spawnChild(label, process.execPath, [...nodeFlags, join(ROOT, 'dist/src/main.js')], {
+        cwd: ROOT,
+        env: { ...serverEnv, PORT: String(serverPort), ISSUER: serverOrigin, WORKERS: String(workers) },
+      });
+      const server = { workers, child, origin: serverOrigin, pids: [child.pid] };
+      servers.push(server);
+      server.startMs = await waitHealthy(child, serverOrigin, started);
+      server.pids = await waitSettled(child, workers);
+      server.idle = treeStatus(server.pids);
+      say(
+        `  healthy after ${server.startMs.toFixed(0)} ms (pids ${server.pids.join(', ')}); RSS when idle ${fmt(server.idle.rssMb)} MB${server.pids.length > 1 ? ` (${server.idle.each.map((p) => fmt(p.rssMb, 0)).join(' + ')})` : ''}`,
+      );
+    }
 
     say('starting the ceiling: scripts/bench/ceiling.mjs');
     const ceilingEnv = {
@@ -633,85 +771,111 @@ async function main() {
       CLIENT_SECRET: client.client_secret,
       REDIRECT_URI,
     };
-    started = performance.now();
+    const started = performance.now();
     ceiling = spawnChild('ceiling', process.execPath, [join(ROOT, 'scripts/bench/ceiling.mjs')], {
       cwd: ROOT,
       env: ceilingEnv,
     });
     const ceilingStartMs = await waitHealthy(ceiling, ceilingOrigin, started);
 
-    const targets = {
-      ours: { name: 'ours', origin, client, user },
-      ceiling: { name: 'ceiling', origin: ceilingOrigin, client, user: {} },
-    };
+    const ceilingTarget = { name: 'ceiling', origin: ceilingOrigin, client, user: {} };
 
     for (const name of only) {
       const def = scenarioDefs[name];
       say(
         `${name}: ${def.title} — ${duration}s, ${connections} connections${warmup ? `, after ${warmup}s warm-up` : ''}`,
       );
-      const row = {
-        name,
-        title: def.title,
-        ceilingIs: def.ceiling === false ? null : def.ceilingNote,
-        target: null,
-        met: null,
-        ratio: null,
-        ceiling: null,
-      };
-      // Peak RSS of the server while this scenario ran (sampled), to see which load grows it.
-      let scenarioRss = procStatus(server.pid).rssMb;
-      const sampler = setInterval(() => {
-        scenarioRss = Math.max(scenarioRss, procStatus(server.pid).rssMb);
-      }, 100);
-      try {
-        measuredPid = server.pid;
-        const ours = await def.measure(targets.ours);
-        clearInterval(sampler);
-        row.serverRssMb = scenarioRss;
-        Object.assign(row, ours);
-        say(
-          `  ours:    ${fmt(ours.rps)}/s  p50 ${fmtMs(ours.p50)} ms  p99 ${fmtMs(ours.p99)} ms  CPU ${fmt(ours.cpuMsPerRequest, 2)} ms/req (${fmt(ours.cpuCores, 2)} cores)  RSS up to ${fmt(scenarioRss, 0)} MB${ours.non2xx || ours.errors ? `  (non-2xx ${ours.non2xx}, errors ${ours.errors})` : ''}`,
-        );
-        if (def.ceiling !== false) {
-          measuredPid = ceiling.pid;
-          const c = await def.measure(targets.ceiling);
-          row.ceiling = c;
-          row.ratio = ours.rps / c.rps;
+      const rows = [];
+      for (const server of servers) {
+        const row = {
+          name,
+          workers: server.workers,
+          title: def.title,
+          ceilingIs: def.ceiling === false ? null : def.ceilingNote,
+          target: null,
+          met: null,
+          ratio: null,
+          ceiling: null,
+        };
+        rows.push(row);
+        // Peak RSS of the server while this scenario ran (sampled), to see which load grows it: the sum over
+        // its processes, and each process's own.
+        const peak = { sum: 0, each: server.pids.map(() => 0) };
+        const sample = () => {
+          const now = treeStatus(server.pids);
+          peak.sum = Math.max(peak.sum, now.rssMb);
+          now.each.forEach((p, k) => {
+            peak.each[k] = Math.max(peak.each[k], p.rssMb);
+          });
+        };
+        sample();
+        const sampler = setInterval(sample, 100);
+        const who = workerCounts.length > 1 ? `ours ${server.workers}w:` : 'ours:   ';
+        try {
+          measuredPids = server.pids;
+          const ours = await def.measure({ name: 'ours', origin: server.origin, client, user });
+          clearInterval(sampler);
+          sample();
+          row.serverRssMb = peak.sum;
+          row.serverRssEachMb = peak.each;
+          Object.assign(row, ours);
+          say(
+            `  ${who} ${fmt(ours.rps)}/s  p50 ${fmtMs(ours.p50)} ms  p99 ${fmtMs(ours.p99)} ms  CPU ${fmt(ours.cpuMsPerRequest, 2)} ms/req (${fmt(ours.cpuCores, 2)} cores)  RSS up to ${fmt(peak.sum, 0)} MB${peak.each.length > 1 ? ` (${peak.each.map((mb) => fmt(mb, 0)).join(' + ')})` : ''}${ours.non2xx || ours.errors ? `  (non-2xx ${ours.non2xx}, errors ${ours.errors})` : ''}`,
+          );
+        } catch (err) {
+          row.error = err.message.replace(/\s+/g, ' ').slice(0, 300);
+          say(`  FAILED: ${err.message}`);
+        } finally {
+          clearInterval(sampler);
+        }
+      }
+      // The ceiling once per scenario, after every server, and each row's ratio to it.
+      if (def.ceiling !== false && rows.some((r) => !r.error)) {
+        try {
+          measuredPids = processTree(ceiling.pid);
+          const c = await def.measure(ceilingTarget);
+          for (const row of rows) {
+            row.ceiling = c;
+            row.ratio = row.error ? null : row.rps / c.rps;
+          }
           say(
             `  ceiling: ${fmt(c.rps)}/s  p50 ${fmtMs(c.p50)} ms  p99 ${fmtMs(c.p99)} ms  CPU ${fmt(c.cpuMsPerRequest, 2)} ms/req (${fmt(c.cpuCores, 2)} cores)${c.non2xx || c.errors ? `  (non-2xx ${c.non2xx}, errors ${c.errors})` : ''}`,
           );
+        } catch (err) {
+          for (const row of rows) row.error ??= `ceiling: ${err.message.replace(/\s+/g, ' ').slice(0, 290)}`;
+          say(`  ceiling FAILED: ${err.message}`);
         }
+      }
+      for (const row of rows) {
         if (def.target === 'ratio') {
           row.target = `>= ${TARGETS.ratio}x`;
-          row.met = row.ratio >= TARGETS.ratio && !ours.non2xx && !ours.errors;
-        }
-      } catch (err) {
-        row.error = err.message.replace(/\s+/g, ' ').slice(0, 300);
-        row.met = def.target ? false : null;
-        say(`  FAILED: ${err.message}`);
-      } finally {
-        clearInterval(sampler);
+          row.met = !row.error && row.ratio >= TARGETS.ratio && !row.non2xx && !row.errors;
+        } else if (row.error) row.met = def.target ? false : null;
+        result.scenarios.push(row);
       }
-      result.scenarios.push(row);
     }
 
-    const mem = procStatus(server.pid);
     const ceilingMem = procStatus(ceiling.pid);
-    result.server = {
-      command: 'node dist/src/main.js',
-      pid: server.pid,
-      startToHealthyMs: round(startMs, 0),
-      startTarget: `<= ${TARGETS.startMs} ms`,
-      startMet: startMs <= TARGETS.startMs,
-      nodeFlags,
-      extraEnv: opt['server-env'] ?? [],
-      rssIdleAfterStartMb: round(idleMem.rssMb),
-      peakRssMb: round(mem.peakRssMb),
-      rssAtEndMb: round(mem.rssMb),
-      rssTarget: `<= ${TARGETS.rssMb} MB`,
-      rssMet: mem.peakRssMb <= TARGETS.rssMb,
-    };
+    result.servers = servers.map((server) => {
+      // Each process's own peak (VmHWM); their sum is an upper bound of the whole's.
+      const mem = treeStatus(server.pids);
+      return {
+        command: `WORKERS=${server.workers} node dist/src/main.js`,
+        workers: server.workers,
+        pids: server.pids,
+        startToHealthyMs: round(server.startMs, 0),
+        startTarget: `<= ${TARGETS.startMs} ms`,
+        startMet: server.startMs <= TARGETS.startMs,
+        nodeFlags,
+        extraEnv: opt['server-env'] ?? [],
+        rssIdleAfterStartMb: round(server.idle.rssMb),
+        peakRssMb: round(mem.peakRssMb),
+        peakRssEachMb: mem.each.map((p) => round(p.peakRssMb)),
+        rssAtEndMb: round(mem.rssMb),
+        rssTarget: `<= ${TARGETS.rssMb} MB`,
+        rssMet: mem.peakRssMb <= TARGETS.rssMb,
+      };
+    });
     result.ceiling = {
       what: 'bare oidc-provider 9 (scripts/bench/ceiling.mjs): in-memory adapter, static client, provider.listen(), same routes, client_secret_basic, resource indicators with opaque tokens for the API, same TTLs',
       startToHealthyMs: round(ceilingStartMs, 0),
@@ -729,13 +893,15 @@ async function main() {
       note: `a fresh login runs scrypt N=2^15 r=8 p=1 once (${fmt(scryptCost)} ms of CPU here); with ${result.machine.cpus} cores that alone caps logins near ${fmt((result.machine.cpus * 1000) / scryptCost, 0)}/s, and it dominates flow_fresh`,
     };
 
-    say('stopping the server and the ceiling…');
-    await Promise.all([stopChild(server), stopChild(ceiling)]);
-    if (server.exitInfo?.code) say(`server exit: ${JSON.stringify(server.exitInfo)}\n${server.tail.join('\n')}`);
-    const warnings = server.tail.filter((l) => /"level":(40|50|60)/.test(l));
-    if (warnings.length) result.server.logTail = warnings.slice(-5);
+    say('stopping the servers and the ceiling…');
+    await Promise.all([...servers.map((server) => stopChild(server.child)), stopChild(ceiling)]);
+    for (const [k, { child }] of servers.entries()) {
+      if (child.exitInfo?.code) say(`${child.label} exit: ${JSON.stringify(child.exitInfo)}\n${child.tail.join('\n')}`);
+      const warnings = child.tail.filter((l) => /"level":(40|50|60)/.test(l));
+      if (warnings.length) result.servers[k].logTail = warnings.slice(-5);
+    }
   } finally {
-    await Promise.all([server && stopChild(server, 5000), ceiling && stopChild(ceiling, 5000)]);
+    await Promise.all([...servers.map((server) => stopChild(server.child, 5000)), ceiling && stopChild(ceiling, 5000)]);
     if (!opt.keep) rmSync(dir, { recursive: true, force: true });
     else say(`kept ${dir}`);
   }
@@ -744,23 +910,38 @@ async function main() {
   const rows = result.scenarios;
   const lines = [
     '',
-    `oidc-provider-koa bench: ${duration}s per run, ${connections} connections/workers, ${warmup}s warm-up; ${result.machine.cpus} CPUs shared by load generator, server and ceiling; node ${result.machine.node}; load average ${result.machine.loadAverageBefore} before, ${result.machine.loadAverageAfter} after`,
+    `oidc-provider-koa bench: ${duration}s per run, ${connections} connections (or browsers, for flows), ${warmup}s warm-up; ${result.machine.cpus} CPUs shared by load generator, server and ceiling; node ${result.machine.node}; load average ${result.machine.loadAverageBefore} before, ${result.machine.loadAverageAfter} after`,
     '',
     table(rows),
     '',
-    `peak RSS of the server (VmHWM): ${fmt(result.server.peakRssMb)} MB (target ${result.server.rssTarget}: ${result.server.rssMet ? 'met' : 'NOT met'}); idle after start ${fmt(result.server.rssIdleAfterStartMb)} MB; at the end ${fmt(result.server.rssAtEndMb)} MB; the ceiling's peak ${fmt(result.ceiling.peakRssMb)} MB`,
-    `start to healthy (spawn of node dist/src/main.js to first /healthz 200, migrated database): ${result.server.startToHealthyMs} ms (target ${result.server.startTarget}: ${result.server.startMet ? 'met' : 'NOT met'})`,
+    ...(workerCounts.length > 1
+      ? [
+          `workers ${workerCounts[0]} against ${workerCounts.slice(1).join(', ')}: req/s over the ${workerCounts[0]}-worker row; CPU and RSS summed over the primary and its workers (RSS per process: primary first)`,
+          '',
+          workersTable(rows),
+          '',
+        ]
+      : []),
+    ...result.servers.map(
+      (s) =>
+        `peak RSS of the server${workerCounts.length > 1 ? ` with ${s.workers}w` : ''} (VmHWM${s.pids.length > 1 ? ', sum of primary + workers' : ''}): ${fmt(s.peakRssMb)} MB${s.pids.length > 1 ? ` (${s.peakRssEachMb.map((mb) => fmt(mb, 0)).join(' + ')})` : ''} (target ${s.rssTarget}: ${s.rssMet ? 'met' : 'NOT met'}); idle after start ${fmt(s.rssIdleAfterStartMb)} MB; at the end ${fmt(s.rssAtEndMb)} MB`,
+    ),
+    `the ceiling's peak RSS: ${fmt(result.ceiling.peakRssMb)} MB`,
+    ...result.servers.map(
+      (s) =>
+        `start to healthy${workerCounts.length > 1 ? ` with ${s.workers}w` : ''} (spawn of node dist/src/main.js to first /healthz 200, migrated database): ${s.startToHealthyMs} ms (target ${s.startTarget}: ${s.startMet ? 'met' : 'NOT met'})`,
+    ),
     '',
     'scenarios:',
     ...rows.map(
       (r) =>
-        `  ${r.name.padEnd(10)} ${r.title}${r.ceilingIs ? `; ceiling: ${r.ceilingIs}` : '; no ceiling'}` +
+        `  ${rowName(r).padEnd(10)} ${r.title}${r.ceilingIs ? `; ceiling: ${r.ceilingIs}` : '; no ceiling'}` +
         `${r.error ? ` [FAILED: ${r.error}]` : ''}${r.non2xx || r.errors ? ` [non-2xx ${r.non2xx}, errors ${r.errors}]` : ''}\n` +
         `  ${''.padEnd(10)} server CPU ${fmt(r.cpuMsPerRequest, 2)} ms per ${r.name.startsWith('flow') ? 'flow' : 'request'} (${fmt(r.cpuCores, 2)} cores busy)` +
         `${r.ceiling ? `; ceiling ${fmt(r.ceiling.cpuMsPerRequest, 2)} ms (${fmt(r.ceiling.cpuCores, 2)} cores)` : ''}; server RSS up to ${fmt(r.serverRssMb, 0)} MB`,
     ),
     `the ceiling: ${result.ceiling.what}`,
-    `flows: ${connections} workers each repeating the chain (authorize, login page, POST login, redirect back, code exchange; SSO: authorize and code exchange); latency is per whole flow`,
+    `flows: ${connections} browsers each repeating the chain (authorize, login page, POST login, redirect back, code exchange; SSO: authorize and code exchange); latency is per whole flow`,
     `flow_fresh: ${result.scrypt.note}; the ceiling signs in without a password, so that ratio shows the cost of the KDF and our pages, not a target`,
     '',
   ];
