@@ -2,7 +2,9 @@
 // refresh token and the same pushed request_uri presented many times at the
 // same moment, on SQLite (one node), on PostgreSQL (one node) and on
 // PostgreSQL with two nodes sharing one database and one issuer, the
-// requests split between them. The servers are real processes (src/main.ts).
+// requests split between them, and on one PostgreSQL node running two workers
+// (WORKERS=2: node:cluster deals each connection to one of them). The servers
+// are real processes (src/main.ts).
 //
 // RFC 6749 §4.1.2: a code is used at most once; on reuse the tokens issued
 // from it SHOULD be revoked. RFC 9700 §4.14.2: a rotated refresh token
@@ -53,7 +55,11 @@ afterAll(async () => {
 }, 30_000);
 
 /** `count` nodes on one database, same secrets and issuer (the first node's), plus a client and a user. */
-async function deploy(databaseUrl: (dir: string) => Promise<string>, count: number): Promise<Target> {
+async function deploy(
+  databaseUrl: (dir: string) => Promise<string>,
+  count: number,
+  extra: Record<string, string> = {},
+): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'oidc-single-use-'));
   dirs.push(dir);
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
@@ -67,6 +73,7 @@ async function deploy(databaseUrl: (dir: string) => Promise<string>, count: numb
     SECRET_KEY: randomBytes(32).toString('base64url'),
     REGISTRATION_ENABLED: 'true',
     REGISTRATION_INITIAL_ACCESS_TOKEN: INITIAL_ACCESS_TOKEN,
+    ...extra,
   };
   // The first node migrates the empty database; the others start on it.
   const first = await spawnServer({ ...env, PORT: String(ports[0]) });
@@ -132,6 +139,10 @@ const targets: [string, () => Promise<Target>][] = [
   ['SQLite, one node', () => deploy(async (dir) => `file:${join(dir, 'app.db')}`, 1)],
   ['PostgreSQL, one node', () => deploy(() => pgs!.createDatabase('single_use_one'), 1)],
   ['PostgreSQL, two nodes', () => deploy(() => pgs!.createDatabase('single_use_two'), 2)],
+  [
+    'PostgreSQL, one node with two workers',
+    () => deploy(() => pgs!.createDatabase('single_use_workers'), 1, { WORKERS: '2' }),
+  ],
 ];
 
 describe.each(targets)('%s', (_name, make) => {
