@@ -131,7 +131,9 @@ describe.each(kinds)('on %s', (_name, url) => {
       uid: null,
       expiresAt: later(10),
     });
-    await artifacts().consume('RefreshToken', 'up1', later(0));
+    // One instant, kept: later(0) read again after a second boundary would be another.
+    const consumedAt = later(0);
+    await artifacts().consume('RefreshToken', 'up1', consumedAt);
     await artifacts().upsert({
       model: 'RefreshToken',
       id: 'up1',
@@ -149,7 +151,7 @@ describe.each(kinds)('on %s', (_name, url) => {
       grantId: null,
       uid: 'later',
       expiresAt: null,
-      consumedAt: later(0),
+      consumedAt,
     });
   });
 
