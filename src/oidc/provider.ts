@@ -2,15 +2,11 @@
 // for each one the key refresh (src/oidc/key-refresh.ts) swaps in: only the
 // signing keys differ. The parts are built once, by the composition root
 // (src/compose.ts), and handed in; nothing here constructs a service.
-import Provider, { type Configuration } from 'oidc-provider';
+import Provider from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { SecretBox } from '../db/secret-box.js';
-import type { Accounts } from '../accounts/accounts.js';
-import type { ClientStore } from '../clients/store.js';
-import type { Consents } from '../consents/consents.js';
-import type { Views } from '../web/views.js';
 import type { Throttle } from '../security/throttle.js';
-import { buildConfiguration } from './configuration.js';
+import { buildConfiguration, type ConfigurationDeps } from './configuration.js';
 import { ROUTES } from '../routes.js';
 import { unmatchedRoutes } from './unmatched-routes.js';
 import { rfc6749ErrorCodes } from './rfc6749-error-codes.js';
@@ -18,35 +14,20 @@ import { clientAuthThrottle } from '../security/client-auth-throttle.js';
 import { databaseUnavailable, markIfDatabaseUnavailable } from './database-unavailable.js';
 import { openJwks, type StoredKey } from './keys.js';
 
-export interface ProviderServices {
-  accounts: Accounts;
-  clients: ClientStore;
-  consents: Consents;
-  views: Views;
+/** What the configuration needs (its `adapter`: one storage adapter factory for every provider this node builds), and more. */
+export interface ProviderServices extends Omit<ConfigurationDeps, 'config' | 'jwks'> {
   throttle: Throttle;
   /** Opens the sealed signing keys. */
   box: SecretBox;
-  cookieKeys: string[];
-  /** The storage adapter factory (src/oidc/adapter.ts): one for every provider this node builds. */
-  adapter: NonNullable<Configuration['adapter']>;
 }
 
 /** Builds a provider for these signing keys; called again on every key change. */
 export function providerBuilder(config: Config, services: ProviderServices): (keys: StoredKey[]) => Provider {
-  const { accounts, clients, consents, views, throttle, box, cookieKeys, adapter } = services;
+  const { throttle, box } = services;
   return (keys) => {
     const provider = new Provider(
       config.issuer,
-      buildConfiguration({
-        config,
-        accounts,
-        consents,
-        views,
-        adapter,
-        clients,
-        jwks: openJwks(box, keys),
-        cookieKeys,
-      }),
+      buildConfiguration({ ...services, config, jwks: openJwks(box, keys) }),
     );
     provider.proxy = config.trustProxy;
     provider.maxIpsCount = 1; // as in src/app.ts: only the proxy's own X-Forwarded-For entry
