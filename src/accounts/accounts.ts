@@ -2,18 +2,12 @@
 // module sees Prisma rows or password hashes.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
-import type { AccountQueries } from '../db/queries/accounts.js';
+import type { AccountQueries, PublicAccount } from '../db/queries/accounts.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 
-export interface Account {
-  id: string;
-  username: string;
-  serverId: string;
-  email: string | null;
-  name: string | null;
-  createdAt: Date;
-}
+/** An account as the rest of the code sees it: never its password hash. */
+export type Account = PublicAccount;
 
 export interface NewAccount {
   username: string;
