@@ -1,6 +1,8 @@
-// Creating clients: one service for the CLI and (later) the console. The
-// library validates the metadata itself, so what we store is exactly what it
-// would accept from dynamic registration.
+// Clients: one service for the command line and the console, holding every
+// rule, so neither copies one. The library validates the metadata itself
+// (Client.validate), so what we store is exactly what it would accept from
+// dynamic registration; the few checks made here first exist to name the
+// field and the reason in words a person can act on (and translate).
 import { randomBytes } from 'node:crypto';
 import type { ClientMetadata, ResponseType } from 'oidc-provider';
 import type { ClientStore } from './store.js';
@@ -14,6 +16,8 @@ export const DEFAULT_GRANT_TYPES = ['authorization_code', 'refresh_token'] as co
 
 export interface NewClient {
   name: string;
+  /** A web page about the client (client_uri, OpenID Connect Dynamic Client Registration §2). */
+  clientUri?: string;
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
   grantTypes?: string[];
@@ -27,9 +31,86 @@ export interface NewClient {
    * Server only clients"; src/oidc/configuration.ts, introspection).
    */
   resourceServer?: boolean;
+  /** The console account making it; none from the command line. */
+  ownerId?: string;
 }
 
-export class ClientError extends Error {}
+/** What an owner may change after creation; the rest (grants, response types, auth method) is fixed. */
+export interface ClientChanges {
+  name: string;
+  clientUri?: string;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  scope?: string;
+}
+
+/** The fields a problem can be shown next to. */
+export type ClientField =
+  | 'name'
+  | 'clientUri'
+  | 'redirectUris'
+  | 'postLogoutRedirectUris'
+  | 'scope'
+  | 'grantTypes'
+  | 'responseTypes'
+  | 'authMethod';
+
+/**
+ * Why a value was refused. The specific reasons have a translated text on
+ * the console's pages; `rejected` carries the library's own English words.
+ */
+export type ClientProblem =
+  | 'required'
+  | 'uriInvalid'
+  | 'uriFragment'
+  | 'uriScheme'
+  | 'responseTypeNotOffered'
+  | 'rejected';
+
+export class ClientError extends Error {
+  constructor(
+    message: string,
+    readonly field?: ClientField,
+    readonly problem: ClientProblem = 'rejected',
+  ) {
+    super(message);
+  }
+}
+
+/** A client that does not exist, or belongs to another account: the same answer for both. */
+export class ClientNotFound extends Error {}
+
+// Metadata names in the library's messages, to the form field they come from.
+const FIELD_OF_METADATA: [string, ClientField][] = [
+  ['post_logout_redirect_uris', 'postLogoutRedirectUris'],
+  ['redirect_uris', 'redirectUris'],
+  ['client_uri', 'clientUri'],
+  ['client_name', 'name'],
+  ['grant_types', 'grantTypes'],
+  ['response_types', 'responseTypes'],
+  ['token_endpoint_auth_method', 'authMethod'],
+  ['scope', 'scope'],
+];
+
+/**
+ * A redirect URI as RFC 6749 §3.1.2 and RFC 9700 §2.1 allow it: an absolute
+ * URI without a fragment, never a script or data scheme (a browser would run
+ * it in the provider's hands).
+ */
+function checkUris(uris: string[], field: ClientField): void {
+  for (const uri of uris) {
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch {
+      throw new ClientError(`${uri}: not an absolute URI`, field, 'uriInvalid');
+    }
+    if (['javascript:', 'data:', 'vbscript:', 'file:', 'blob:'].includes(url.protocol)) {
+      throw new ClientError(`${uri}: the ${url.protocol} scheme cannot receive a redirect`, field, 'uriScheme');
+    }
+    if (uri.includes('#')) throw new ClientError(`${uri}: a redirect URI may not have a fragment`, field, 'uriFragment');
+  }
+}
 
 /**
  * The library's own check of client metadata (`provider.Client.validate`),
@@ -47,6 +128,10 @@ export class Clients {
 
   /** Returns the stored metadata including the secret: the only time it is shown. */
   async create(input: NewClient): Promise<ClientMetadata> {
+    if (!input.name.trim()) throw new ClientError('name: required', 'name', 'required');
+    if (!input.resourceServer) checkUris(input.redirectUris, 'redirectUris');
+    checkUris(input.postLogoutRedirectUris ?? [], 'postLogoutRedirectUris');
+    if (input.clientUri) checkUris([input.clientUri], 'clientUri');
     const responseTypes = (input.resourceServer ? [] : [...new Set(input.responseTypes ?? [])]) as ResponseType[];
     // Client.validate would refuse these too, but it checks grant_types
     // first and would complain about the implicit grant they imply rather
@@ -60,6 +145,8 @@ export class Clients {
           (unoffered.every((rt) => WITH_IMPLICIT_AND_HYBRID.some((t) => sameResponseType(rt, t)))
             ? ' (IMPLICIT_AND_HYBRID=true adds it)'
             : ''),
+        'responseTypes',
+        'responseTypeNotOffered',
       );
     }
     const grantTypes = input.resourceServer
@@ -78,17 +165,81 @@ export class Clients {
       response_types: responseTypes.length ? responseTypes : grantTypes.includes('authorization_code') ? ['code'] : [],
       token_endpoint_auth_method: authMethod,
       ...(authMethod === 'none' ? {} : { client_secret: randomBytes(32).toString('base64url') }),
+      ...(input.clientUri ? { client_uri: input.clientUri } : {}),
       ...(input.scope ? { scope: input.scope } : {}),
       ...(input.postLogoutRedirectUris?.length ? { post_logout_redirect_uris: input.postLogoutRedirectUris } : {}),
     };
+    await this.#validate(metadata);
+    await this.store.save(metadata, { resourceServer: input.resourceServer, ownerId: input.ownerId });
+    return metadata;
+  }
+
+  /** The clients an account made in the console, newest first, without secrets. */
+  ownedBy(ownerId: string): Promise<ClientMetadata[]> {
+    return this.store.ownedBy(ownerId);
+  }
+
+  /** One of the account's clients, with its secret. */
+  async owned(ownerId: string, clientId: string): Promise<ClientMetadata> {
+    const metadata = await this.store.findOwned(ownerId, clientId);
+    if (!metadata) throw new ClientNotFound();
+    return metadata;
+  }
+
+  /** Changes what an owner may change, under the same rules as creation; the secret stays. */
+  async update(ownerId: string, clientId: string, changes: ClientChanges): Promise<ClientMetadata> {
+    const current = await this.owned(ownerId, clientId);
+    if (!changes.name.trim()) throw new ClientError('name: required', 'name', 'required');
+    checkUris(changes.redirectUris, 'redirectUris');
+    checkUris(changes.postLogoutRedirectUris ?? [], 'postLogoutRedirectUris');
+    if (changes.clientUri) checkUris([changes.clientUri], 'clientUri');
+    const {
+      client_uri: _uri,
+      scope: _scope,
+      post_logout_redirect_uris: _logout,
+      ...kept
+    } = current;
+    const metadata: ClientMetadata = {
+      ...kept,
+      client_name: changes.name,
+      redirect_uris: changes.redirectUris,
+      ...(changes.clientUri ? { client_uri: changes.clientUri } : {}),
+      ...(changes.scope ? { scope: changes.scope } : {}),
+      ...(changes.postLogoutRedirectUris?.length ? { post_logout_redirect_uris: changes.postLogoutRedirectUris } : {}),
+    };
+    await this.#validate(metadata);
+    await this.store.save(metadata);
+    return metadata;
+  }
+
+  /**
+   * A new secret replaces the old one at once: the old one no longer
+   * authenticates. Returns the metadata with the new secret, shown once.
+   */
+  async rotateSecret(ownerId: string, clientId: string): Promise<ClientMetadata> {
+    const current = await this.owned(ownerId, clientId);
+    if (current.token_endpoint_auth_method === 'none') {
+      throw new ClientError('a public client (token_endpoint_auth_method none) has no secret', 'authMethod');
+    }
+    const metadata = { ...current, client_secret: randomBytes(32).toString('base64url') };
+    await this.store.save(metadata);
+    return metadata;
+  }
+
+  async delete(ownerId: string, clientId: string): Promise<void> {
+    await this.owned(ownerId, clientId);
+    await this.store.delete(clientId);
+  }
+
+  async #validate(metadata: ClientMetadata): Promise<void> {
     try {
       await this.validate(metadata);
     } catch (err) {
       const e = err as { error?: string; error_description?: string; message?: string };
-      throw new ClientError(e.error_description ?? e.message ?? 'invalid client metadata');
+      const message = e.error_description ?? e.message ?? 'invalid client metadata';
+      const field = FIELD_OF_METADATA.find(([name]) => message.startsWith(name))?.[1];
+      throw new ClientError(message, field);
     }
-    await this.store.save(metadata, { resourceServer: input.resourceServer });
-    return metadata;
   }
 }
 

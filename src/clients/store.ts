@@ -50,8 +50,14 @@ export class ClientStore {
     return (await this.#load(clientId))?.resourceServer ?? false;
   }
 
-  /** `resourceServer` only from our own client service; an update never changes it. */
-  async save(metadata: ClientMetadata, { resourceServer = false } = {}): Promise<void> {
+  /**
+   * `resourceServer` and `ownerId` only from our own client service, on
+   * creation; an update never changes them.
+   */
+  async save(
+    metadata: ClientMetadata,
+    { resourceServer = false, ownerId }: { resourceServer?: boolean; ownerId?: string } = {},
+  ): Promise<void> {
     const { client_secret: secret, ...rest } = metadata;
     const data = {
       metadata: JSON.stringify(rest),
@@ -59,7 +65,7 @@ export class ClientStore {
     };
     await this.db.oidcClient.upsert({
       where: { clientId: metadata.client_id },
-      create: { clientId: metadata.client_id, resourceServer, ...data },
+      create: { clientId: metadata.client_id, resourceServer, ownerId: ownerId ?? null, ...data },
       update: data,
     });
     this.#cache.delete(metadata.client_id);
@@ -68,6 +74,22 @@ export class ClientStore {
   async delete(clientId: string): Promise<void> {
     await this.db.oidcClient.deleteMany({ where: { clientId } });
     this.#cache.delete(clientId);
+  }
+
+  /** The clients a console account made, newest first, without their secrets. */
+  async ownedBy(ownerId: string): Promise<ClientMetadata[]> {
+    const rows = await this.db.oidcClient.findMany({
+      where: { ownerId },
+      orderBy: [{ createdAt: 'desc' }, { clientId: 'asc' }],
+      select: { metadata: true },
+    });
+    return rows.map((row) => JSON.parse(row.metadata) as ClientMetadata);
+  }
+
+  /** One client of a console account, with its secret; undefined when it is someone else's or gone. */
+  async findOwned(ownerId: string, clientId: string): Promise<ClientMetadata | undefined> {
+    const row = await this.db.oidcClient.findFirst({ where: { clientId, ownerId }, select: { clientId: true } });
+    return row ? this.find(row.clientId) : undefined;
   }
 
   /** The first client registered (on a first start, the demo client), without its secret. */
