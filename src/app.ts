@@ -9,6 +9,9 @@ import type { Db } from './db/client.js';
 import type { Logger } from './log.js';
 import type { Accounts } from './accounts/accounts.js';
 import type { Consents } from './consents/consents.js';
+import type { Clients } from './clients/clients.js';
+import type { ConsoleSessions } from './console/sessions.js';
+import { consoleRoutes } from './console/routes.js';
 import type { Views } from './web/views.js';
 import { errorHandler } from './errors/handler.js';
 import { oauthError } from './errors/oauth.js';
@@ -33,6 +36,9 @@ export interface AppDeps {
   provider: ProviderHolder;
   accounts: Accounts;
   consents: Consents;
+  /** Every rule about clients: the console, the command line and the tests. */
+  clientService: Clients;
+  consoleSessions: ConsoleSessions;
   views: Views;
   shop: Shop;
   verifier: TokenVerifier;
@@ -133,6 +139,18 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   app.use(router.routes());
+  app.use(
+    consoleRoutes({
+      issuer: config.issuer,
+      signUp: config.consoleSignUp,
+      accounts: deps.accounts,
+      clients: deps.clientService,
+      sessions: deps.consoleSessions,
+      views,
+      throttle: deps.throttle,
+      metrics,
+    }).routes(),
+  );
   app.use(
     interactionRoutes({
       provider,

@@ -20,6 +20,7 @@ import { Accounts } from './accounts/accounts.js';
 import { ClientStore } from './clients/store.js';
 import { Clients } from './clients/clients.js';
 import { Consents } from './consents/consents.js';
+import { ConsoleSessions } from './console/sessions.js';
 import { Views } from './web/views.js';
 import { Throttle } from './security/throttle.js';
 import { Metrics } from './observability/metrics.js';
@@ -44,8 +45,6 @@ export interface Services extends AppDeps {
   /** Not running until started (src/server.ts): the CLI only needs the provider. */
   keyRefresh: KeyRefresh;
   clients: ClientStore;
-  /** Creating clients, with the library's own metadata validation: the CLI and the tests. */
-  clientService: Clients;
 }
 
 /** Opens and prepares the database, then builds every service on it. `log` receives the provider's events. */
@@ -104,6 +103,7 @@ export async function compose(config: Config, log: Logger): Promise<Services> {
       clients,
       offeredResponseTypes(config),
     ),
+    consoleSessions: new ConsoleSessions(queries.artifacts, config.ttl.session),
     consents,
     views,
     shop: new Shop(db),

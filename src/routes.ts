@@ -51,6 +51,17 @@ export const ROUTES = {
   interaction: '/interaction',
   interactionActions: ['login', 'confirm', 'abort'],
 
+  /** The developer console (src/console/): its home is the site's root. */
+  home: '/',
+  console: '/console',
+  consoleSignIn: '/console/sign-in',
+  consoleSignUp: '/console/sign-up',
+  consoleSignOut: '/console/sign-out',
+  consoleClients: '/console/clients',
+  consoleNewClient: '/console/clients/new',
+  /** Where the console's "try the code flow" page receives its authorization responses. */
+  consoleCallback: '/console/callback',
+
   /** The resource API: everything under `api` is answered by src/api/routes.ts. */
   api: '/api',
   apiItems: '/api/items',
@@ -62,6 +73,11 @@ export const ROUTES = {
 /** The page of one interaction, or one of its form actions. */
 export function interactionPath(uid: string, action?: (typeof ROUTES.interactionActions)[number]): string {
   return `${ROUTES.interaction}/${uid}${action ? `/${action}` : ''}`;
+}
+
+/** A console client's page, or one of its actions. */
+export function consoleClientPath(clientId: string, action?: 'secret' | 'delete'): string {
+  return `${ROUTES.consoleClients}/${encodeURIComponent(clientId)}${action ? `/${action}` : ''}`;
 }
 
 /** Is `path` the API's root or under it? */

@@ -17,7 +17,17 @@ export interface NewAccount {
   name?: string;
 }
 
-export class AccountError extends Error {}
+/** Which rule a new account broke: the console names it in the reader's language. */
+export type AccountProblem = 'username' | 'usernameTaken' | 'password' | 'email' | 'serverId';
+
+export class AccountError extends Error {
+  constructor(
+    message: string,
+    readonly problem: AccountProblem,
+  ) {
+    super(message);
+  }
+}
 
 const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -32,14 +42,16 @@ export class Accounts {
   ) {}
 
   async create(input: NewAccount): Promise<Account> {
-    if (!USERNAME.test(input.username)) throw new AccountError('username: 1 to 64 letters, digits or . _ @ + -');
+    if (!USERNAME.test(input.username))
+      throw new AccountError('username: 1 to 64 letters, digits or . _ @ + -', 'username');
     if (input.password.length < 8 || input.password.length > 1024)
-      throw new AccountError('password: 8 to 1024 characters');
-    if (input.email !== undefined && !EMAIL.test(input.email)) throw new AccountError('email: not an e-mail address');
+      throw new AccountError('password: 8 to 1024 characters', 'password');
+    if (input.email !== undefined && !EMAIL.test(input.email))
+      throw new AccountError('email: not an e-mail address', 'email');
     if (input.serverId !== undefined && !/^\S{1,128}$/.test(input.serverId))
-      throw new AccountError('server-id: 1 to 128 characters, no spaces');
+      throw new AccountError('server-id: 1 to 128 characters, no spaces', 'serverId');
     if (await this.db.account.findUnique({ where: { username: input.username } })) {
-      throw new AccountError(`username: "${input.username}" is taken`);
+      throw new AccountError(`username: "${input.username}" is taken`, 'usernameTaken');
     }
     try {
       const row = await this.db.account.create({
@@ -55,7 +67,7 @@ export class Accounts {
       return toAccount(row);
     } catch (err) {
       // Created by someone else between the check above and this insert.
-      if (isUniqueViolation(err)) throw new AccountError(`username: "${input.username}" is taken`);
+      if (isUniqueViolation(err)) throw new AccountError(`username: "${input.username}" is taken`, 'usernameTaken');
       throw err;
     }
   }

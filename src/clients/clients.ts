@@ -72,6 +72,8 @@ export class ClientError extends Error {
     message: string,
     readonly field?: ClientField,
     readonly problem: ClientProblem = 'rejected',
+    /** The value refused, when one is: the console quotes it beside its own words. */
+    readonly value?: string,
   ) {
     super(message);
   }
@@ -103,12 +105,13 @@ function checkUris(uris: string[], field: ClientField): void {
     try {
       url = new URL(uri);
     } catch {
-      throw new ClientError(`${uri}: not an absolute URI`, field, 'uriInvalid');
+      throw new ClientError(`${uri}: not an absolute URI`, field, 'uriInvalid', uri);
     }
     if (['javascript:', 'data:', 'vbscript:', 'file:', 'blob:'].includes(url.protocol)) {
-      throw new ClientError(`${uri}: the ${url.protocol} scheme cannot receive a redirect`, field, 'uriScheme');
+      throw new ClientError(`${uri}: the ${url.protocol} scheme cannot receive a redirect`, field, 'uriScheme', uri);
     }
-    if (uri.includes('#')) throw new ClientError(`${uri}: a redirect URI may not have a fragment`, field, 'uriFragment');
+    if (uri.includes('#'))
+      throw new ClientError(`${uri}: a redirect URI may not have a fragment`, field, 'uriFragment', uri);
   }
 }
 
@@ -122,8 +125,8 @@ export class Clients {
   constructor(
     private readonly validate: ValidateMetadata,
     private readonly store: ClientStore,
-    /** What the provider offers (src/config/response-types.ts). */
-    private readonly responseTypesOffered: readonly string[],
+    /** What the provider offers (src/config/response-types.ts); the console lists them. */
+    readonly responseTypesOffered: readonly string[],
   ) {}
 
   /** Returns the stored metadata including the secret: the only time it is shown. */
@@ -147,6 +150,7 @@ export class Clients {
             : ''),
         'responseTypes',
         'responseTypeNotOffered',
+        unoffered.join(', '),
       );
     }
     const grantTypes = input.resourceServer
@@ -193,12 +197,7 @@ export class Clients {
     checkUris(changes.redirectUris, 'redirectUris');
     checkUris(changes.postLogoutRedirectUris ?? [], 'postLogoutRedirectUris');
     if (changes.clientUri) checkUris([changes.clientUri], 'clientUri');
-    const {
-      client_uri: _uri,
-      scope: _scope,
-      post_logout_redirect_uris: _logout,
-      ...kept
-    } = current;
+    const { client_uri: _uri, scope: _scope, post_logout_redirect_uris: _logout, ...kept } = current;
     const metadata: ClientMetadata = {
       ...kept,
       client_name: changes.name,

@@ -79,6 +79,7 @@ const schema = z
     PURGE_INTERVAL: z.coerce.number().int().min(0).default(600),
     KEY_REFRESH_INTERVAL: seconds.max(3600).default(30),
     SEED_DEMO: bool.optional(),
+    CONSOLE_SIGN_UP: bool.optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
   .refine((c) => !c.REGISTRATION_ENABLED || c.REGISTRATION_INITIAL_ACCESS_TOKEN, {
@@ -166,6 +167,8 @@ export interface Config {
    */
   keyRefreshInterval: number;
   seedDemo: boolean;
+  /** Whether anyone may create an account on the console's home page (src/console/). */
+  consoleSignUp: boolean;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -234,6 +237,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keyRefreshInterval: e.KEY_REFRESH_INTERVAL,
     // A demo account in production would be a known account: never by default there.
     seedDemo: e.SEED_DEMO ?? e.NODE_ENV !== 'production',
+    // Open for people learning on their own machine; a production server
+    // decides who gets an account unless its operator opens sign-up.
+    consoleSignUp: e.CONSOLE_SIGN_UP ?? e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -8,7 +8,7 @@ import type { Consents } from '../consents/consents.js';
 import type { Views } from '../web/views.js';
 import type { ClientStore } from '../clients/store.js';
 import { ROUTES, interactionPath } from '../routes.js';
-import { API_SCOPES } from './scopes.js';
+import { API_SCOPES, SCOPES } from './scopes.js';
 import { findAccount } from './find-account.js';
 import { loadExistingGrant } from './remembered-grant.js';
 import { offeredResponseTypes } from '../config/response-types.js';
@@ -172,7 +172,7 @@ export function buildConfiguration({
     // grant's OpenID scope, so the UserInfo token an OpenID Connect client
     // gets carries them and works at /api as well (README, "Tokens for the API").
     // It also lets a client's registered `scope` restrict them.
-    scopes: ['openid', 'offline_access', 'profile', 'email', ...API_SCOPES],
+    scopes: [...SCOPES],
 
     discovery: {
       ui_locales_supported: ['en', 'zh-TW'],

@@ -8,7 +8,16 @@ import type { Context } from 'koa';
 import { hasMessage, pickLocale, translator, type Locale, type Translate } from './i18n.js';
 import { ROUTES } from '../routes.js';
 
-type Page = 'login' | 'consent' | 'logout' | 'logout-success' | 'error' | 'callback';
+/** The console's pages (src/console/), in views/console/. */
+export type ConsolePage =
+  | 'console/home'
+  | 'console/sign-up'
+  | 'console/clients'
+  | 'console/client-new'
+  | 'console/client'
+  | 'console/client-delete';
+
+type Page = 'login' | 'consent' | 'logout' | 'logout-success' | 'error' | 'callback' | ConsolePage;
 
 export interface ErrorOut {
   error: string;

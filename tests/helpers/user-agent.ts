@@ -84,8 +84,10 @@ export class UserAgent {
   }
 }
 
-// Our own pages and the provider's endpoints; anything else is "the client".
-const isServerPath = (path: string) => path.startsWith('/oauth/') || path.startsWith('/interaction/');
+// Our own pages (sign-in, consent, the console at / and /console/) and the
+// provider's endpoints; anything else is "the client".
+const isServerPath = (path: string) =>
+  path === '/' || path.startsWith('/oauth/') || path.startsWith('/interaction/') || path.startsWith('/console/');
 
 export function findForm(html: string, actionSuffix: string): { action: string; hidden: Record<string, string> } {
   const forms = [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)];
