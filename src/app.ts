@@ -11,7 +11,7 @@ import type { Accounts } from './accounts/accounts.js';
 import type { Consents } from './consents/consents.js';
 import type { Clients } from './clients/clients.js';
 import type { ConsoleSessions } from './console/sessions.js';
-import { consoleRoutes } from './console/routes.js';
+import { developerConsole } from './console/index.js';
 import type { Views } from './web/views.js';
 import { errorHandler } from './errors/handler.js';
 import { oauthError } from './errors/oauth.js';
@@ -140,7 +140,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(router.routes());
   app.use(
-    consoleRoutes({
+    developerConsole({
       issuer: config.issuer,
       signUp: config.consoleSignUp,
       accounts: deps.accounts,
@@ -149,7 +149,7 @@ export function createApp(deps: AppDeps): Koa {
       views,
       throttle: deps.throttle,
       metrics,
-    }).routes(),
+    }),
   );
   app.use(
     interactionRoutes({

@@ -1,119 +1,45 @@
-// The developer console: the site's home page, where a person signs in (or
-// signs up, when CONSOLE_SIGN_UP allows), sees their clients, creates,
-// edits, re-keys and deletes them. Every rule about a client is the client
+// The console's home page, where a person signs in (or signs up, when
+// CONSOLE_SIGN_UP allows), sees their clients, creates, edits, re-keys and
+// deletes them. Every rule about a client is the client
 // service's (src/clients/clients.ts), shared with the command line; this
 // module reads forms, checks who is asking, and renders pages.
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { ClientMetadata } from 'oidc-provider';
 import { AccountError, type Accounts, type Account } from '../accounts/accounts.js';
 import { KdfBusy } from '../accounts/password.js';
 import { ClientError, ClientNotFound, type ClientField, type Clients } from '../clients/clients.js';
-import { clientFault } from '../errors/handler.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Throttle } from '../security/throttle.js';
 import { SCOPES } from '../oidc/scopes.js';
 import { ROUTES, consoleClientPath } from '../routes.js';
-import { checkCsrf, issueCsrf } from '../web/csrf.js';
 import { translator, type MessageKey, type Translate } from '../web/i18n.js';
-import type { ConsolePage, Views } from '../web/views.js';
 import { type ClientFormValues, formOf, readClientForm, text, toChanges, toNewClient, AUTH_METHODS } from './forms.js';
-import type { ConsoleSessions, Session } from './sessions.js';
+import type { ConsoleKit, SignedIn } from './kit.js';
+import type { Session } from './sessions.js';
 
 export interface ConsoleDeps {
+  kit: ConsoleKit;
   issuer: string;
   signUp: boolean;
   accounts: Accounts;
   clients: Clients;
-  sessions: ConsoleSessions;
-  views: Views;
   throttle: Throttle;
   metrics: Metrics;
 }
 
-const CSRF_COOKIE = '_console_csrf';
 const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 
-interface SignedIn {
-  session: Session;
-  account: Account;
-}
-
-type State = { console?: SignedIn };
-
-export function consoleRoutes(deps: ConsoleDeps): Router<State> {
-  const { views, clients, sessions, accounts, throttle, metrics } = deps;
-  const router = new Router<State>();
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
-
-  /** Renders a console page with what every one of them shows: who is signed in, the form token. */
-  function page(
-    ctx: Context,
-    name: ConsolePage,
-    title: MessageKey,
-    model: Record<string, unknown> = {},
-    status = 200,
-  ): void {
-    const locale = views.locale(ctx);
-    views.render(ctx, name, locale, (t) => t(title), {
-      ...model,
-      wide: true,
-      username: (ctx.state as State).console?.account.username,
-      csrf: issueCsrf(ctx, '/', CSRF_COOKIE),
-      routes: ROUTES,
-      clientPath: consoleClientPath,
-    });
-    ctx.status = status;
-  }
-
-  function problem(ctx: Context, status: number, message: MessageKey): void {
-    const t = translator(views.locale(ctx));
-    views.render(ctx, 'error', views.locale(ctx), () => t('error.title'), {
-      explanation: t(message),
-      error: status === 404 ? 'not_found' : status === 403 ? 'forbidden' : 'invalid_request',
-    });
-    ctx.status = status;
-  }
-
-  // Pages for people: every failure is a page in their language, never JSON.
-  router.use(async (ctx, next) => {
-    if (ctx.path !== ROUTES.home && ctx.path !== ROUTES.console && !ctx.path.startsWith(`${ROUTES.console}/`))
-      return next();
-    ctx.set('cache-control', 'no-store');
-    try {
-      await next();
-    } catch (err) {
-      const fault = clientFault(err);
-      if (fault) return problem(ctx, fault.status, 'console.badRequest');
-      ctx.app.emit('error', err, ctx);
-      problem(ctx, 500, 'error.server_error');
-    }
-  });
-
-  // Who is signed in, for every console route; undefined when nobody.
-  router.use(async (ctx, next) => {
-    const session = await sessions.current(ctx);
-    const account = session ? await accounts.findById(session.data.accountId) : undefined;
-    if (session && account) ctx.state.console = { session, account };
-    return next();
-  });
-
-  const requireSignIn = async (ctx: Context, next: Next) => {
-    if (!(ctx.state as State).console) return ctx.redirect(ROUTES.home);
-    return next();
-  };
-  const requireCsrf = async (ctx: Context, next: Next) => {
-    const submitted = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
-    if (!checkCsrf(ctx, submitted, CSRF_COOKIE)) return problem(ctx, 403, 'console.csrf');
-    return next();
-  };
-  const signedIn = (ctx: Context) => (ctx.state as State).console as SignedIn;
+/** The home page (sign-in, sign-up, sign-out) and the account's clients. */
+export function clientRoutes(deps: ConsoleDeps): Router {
+  const { kit, clients, accounts, throttle, metrics } = deps;
+  const { page, problem, form, requireSignIn, requireCsrf, signedIn, sessions, views } = kit;
+  const router = new Router();
 
   // --- home, sign-in, sign-up, sign-out ---
 
   router.get(ROUTES.home, async (ctx) => {
-    const current = (ctx.state as State).console;
+    const current = ctx.state.console as SignedIn | undefined;
     if (!current) return page(ctx, 'console/home', 'console.home.title', { signUp: deps.signUp, form: {} });
     page(ctx, 'console/clients', 'console.clients.title', {
       clients: (await clients.ownedBy(current.account.id)).map(summary),
@@ -353,14 +279,6 @@ export function consoleRoutes(deps: ConsoleDeps): Router<State> {
   for (const path of [ROUTES.consoleSignIn, ROUTES.consoleSignOut, ROUTES.consoleClients]) {
     router.get(path, (ctx) => ctx.redirect(ROUTES.home));
   }
-  router.all(ROUTES.home, (ctx) => {
-    ctx.set('allow', 'GET, HEAD');
-    problem(ctx, 405, 'console.methodNotAllowed');
-  });
-
-  // Anything else under /console: a page that says so, in the reader's language.
-  router.all(/^\/console(\/.*)?$/, (ctx) => problem(ctx, 404, 'console.notFound'));
-
   return router;
 }
 
