@@ -323,7 +323,11 @@ export function openApiDocument(settings: OpenApiSettings): OpenApiDocument {
             200: ok('The OpenAPI 3.1 description of this API.', {
               type: 'object',
               required: ['openapi', 'info', 'paths'],
-              properties: { openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' } },
+              properties: {
+                openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' },
+                info: { type: 'object' },
+                paths: { type: 'object' },
+              },
             }),
             500: ref('responses', 'ServerError'),
           },
