@@ -21,6 +21,7 @@ import { multipartTokenShim } from './oidc/multipart-token-shim.js';
 import { postAsGetShim } from './oidc/post-as-get-shim.js';
 import { ROUTES } from './routes.js';
 import { apiMiddleware } from './api/routes.js';
+import { openApiDocument } from './api/openapi.js';
 import type { Shop } from './api/shop.js';
 import type { ProviderHolder } from './oidc/provider-holder.js';
 import type { TokenVerifier } from './api/token-verifier.js';
@@ -73,6 +74,13 @@ export function createApp(deps: AppDeps): Koa {
       shop: deps.shop,
       buyAtTimeZone: config.api.buyAtTimeZone,
       corsOrigins: config.api.corsOrigins,
+      // The API is served beside the provider here, so the issuer is its address too.
+      openApi: openApiDocument({
+        issuer: config.issuer,
+        apiResource: config.apiResource,
+        buyAtTimeZone: config.api.buyAtTimeZone,
+        origin: config.issuer,
+      }),
       log: logError,
     }),
   );

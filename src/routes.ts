@@ -68,6 +68,8 @@ export const ROUTES = {
   apiMe: '/api/me',
   apiBuy: '/api/items/buy',
   apiOrders: '/api/orders',
+  /** The OpenAPI 3.1 description of the paths above (src/api/openapi.ts). */
+  apiOpenApi: '/api/openapi.json',
 } as const;
 
 /** The page of one interaction, or one of its form actions. */

@@ -2,8 +2,10 @@
 // time in the zone BUY_AT_TIME_ZONE, UTC by default), or an ISO 8601 time
 // with an explicit offset ("2023-09-01T13:22:22+08:00", "...Z").
 
-const PLAIN = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
-const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/** The seed's form, a wall-clock time in BUY_AT_TIME_ZONE; exported for the API's OpenAPI description. */
+export const PLAIN_BUY_AT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+/** ISO 8601 with an explicit offset. */
+export const ISO_BUY_AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 // Purchases are recorded, not scheduled: nothing before this, nothing more than a day ahead
 // (a day covers any client clock in any time zone sending its local "now").
@@ -58,8 +60,8 @@ export type BuyAt = { at: Date } | { problem: 'format' | 'too_early' | 'too_late
 /** The instant, or why the text is not a time we accept. */
 export function parseBuyAt(text: string, timeZone: string, now = Date.now()): BuyAt {
   let ms: number | undefined;
-  const plain = PLAIN.exec(text);
-  const iso = plain ? undefined : ISO.exec(text);
+  const plain = PLAIN_BUY_AT.exec(text);
+  const iso = plain ? undefined : ISO_BUY_AT.exec(text);
   const m = plain ?? iso;
   if (!m) return { problem: 'format' };
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];

@@ -7,6 +7,9 @@ import { IntrospectionUnavailable } from './token-verifier.js';
 
 export const now = () => Math.floor(Date.now() / 1000);
 
+/** The seed's success messages ("query succeeded", "purchase succeeded"). */
+export const OK_MSG = { query: '查詢成功', bought: '購買成功' } as const;
+
 export function ok(ctx: Context, msg: string, fields: Record<string, unknown> = {}): void {
   ctx.status = 200;
   ctx.body = { code: 0, success: true, ...fields, msg, ts: now() };

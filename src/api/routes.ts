@@ -4,16 +4,17 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import compose from 'koa-compose';
-import { z } from 'zod';
 import type { Context, Middleware } from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
 import { ApiError } from './errors.js';
-import { apiErrors, ok } from './envelope.js';
+import { OK_MSG, apiErrors, ok } from './envelope.js';
 import { requireToken, type TokenState } from './require-token.js';
 import type { TokenVerifier } from './token-verifier.js';
 import { BUY_AT_WINDOW, parseBuyAt } from './buy-at.js';
 import type { Item, Order, Shop } from './shop.js';
 import { ROUTES, isApiPath } from '../routes.js';
+import { ORDERS_LIMIT, buySchema } from './requests.js';
+import type { OpenApiDocument } from './openapi.js';
 
 export interface ApiDeps {
   verifier: TokenVerifier;
@@ -22,19 +23,10 @@ export interface ApiDeps {
   shop: Shop;
   buyAtTimeZone: string;
   corsOrigins: string[];
+  /** What GET /api/openapi.json serves (./openapi.ts, built once from the configuration). */
+  openApi: OpenApiDocument;
   log: (err: unknown, ctx: Context) => void;
 }
-
-const PRINTABLE = /^[\x21-\x7e]+$/;
-const buySchema = z.object({
-  item_id: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
-  tx_id: z
-    .string({ error: 'must be a string' })
-    .min(1, 'must not be empty')
-    .max(128, 'must be at most 128 characters')
-    .regex(PRINTABLE, 'must be printable ASCII without spaces'),
-  buy_at: z.string({ error: 'must be a string like "2023-09-01 13:22:22"' }),
-});
 
 const itemView = (i: Item) => ({
   item_id: i.itemId,
@@ -86,19 +78,20 @@ function queryParam(ctx: Context, name: string): string | undefined {
   return v;
 }
 
-export function apiMiddleware(deps: ApiDeps): Middleware {
+/** Every route of the API; tests/openapi.test.ts compares this table with the OpenAPI document. */
+export function apiRouter(deps: ApiDeps): Router {
   const { verifier, apiResource, accounts, shop } = deps;
   const router = new Router();
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', encoding: 'utf-8' });
 
   router.get(ROUTES.apiItems, async (ctx) => {
-    ok(ctx, '查詢成功', { items: (await shop.items()).map(itemView) });
+    ok(ctx, OK_MSG.query, { items: (await shop.items()).map(itemView) });
   });
 
   router.get(ROUTES.apiMe, requireToken(verifier, apiResource, 'profile', `GET ${ROUTES.apiMe}`), async (ctx) => {
     const account = await accounts.findById((ctx.state as TokenState).token.sub);
     if (!account) throw new ApiError('invalid_token', "the token's user no longer exists");
-    ok(ctx, '查詢成功', { username: account.username, server_id: account.serverId });
+    ok(ctx, OK_MSG.query, { username: account.username, server_id: account.serverId });
   });
 
   router.post(
@@ -124,7 +117,7 @@ export function apiMiddleware(deps: ApiDeps): Middleware {
       const result = await shop.buy((ctx.state as TokenState).token.sub, tx_id, item_id, buyAt.at);
       if (result.status === 'no_item') throw new ApiError('not_found', `item_id: no item "${item_id}"`);
       if (result.status === 'conflict') throw new ApiError('tx_conflict', `tx_id: already used for another item`);
-      ok(ctx, '購買成功');
+      ok(ctx, OK_MSG.bought);
     },
   );
 
@@ -133,22 +126,37 @@ export function apiMiddleware(deps: ApiDeps): Middleware {
     requireToken(verifier, apiResource, 'buy_history', `GET ${ROUTES.apiOrders}`),
     async (ctx) => {
       const limitText = queryParam(ctx, 'limit');
-      const limit = limitText === undefined ? 50 : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
-      if (!(limit >= 1 && limit <= 200))
-        throw new ApiError('invalid_request', 'limit: must be an integer from 1 to 200');
+      const limit =
+        limitText === undefined ? ORDERS_LIMIT.default : /^\d{1,3}$/.test(limitText) ? Number(limitText) : NaN;
+      if (!(limit >= ORDERS_LIMIT.min && limit <= ORDERS_LIMIT.max))
+        throw new ApiError(
+          'invalid_request',
+          `limit: must be an integer from ${ORDERS_LIMIT.min} to ${ORDERS_LIMIT.max}`,
+        );
       const cursorText = queryParam(ctx, 'cursor');
       const page = await shop.orders(
         (ctx.state as TokenState).token.sub,
         limit,
         cursorText ? decodeCursor(cursorText) : undefined,
       );
-      ok(ctx, '查詢成功', {
+      ok(ctx, OK_MSG.query, {
         orders: page.orders.map(orderView),
         next_cursor: page.next ? encodeCursor(page.next) : null,
       });
     },
   );
 
+  // Public and the same for every caller until the server restarts with new settings.
+  router.get(ROUTES.apiOpenApi, (ctx) => {
+    ctx.set('cache-control', 'public, max-age=300');
+    ctx.body = deps.openApi;
+  });
+
+  return router;
+}
+
+export function apiMiddleware(deps: ApiDeps): Middleware {
+  const router = apiRouter(deps);
   const stack: Middleware[] = [
     apiErrors(deps.log),
     ...(deps.corsOrigins.length

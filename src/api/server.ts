@@ -11,6 +11,7 @@ import { Accounts } from '../accounts/accounts.js';
 import { ROOT } from '../root.js';
 import { serve } from '../serve.js';
 import { apiMiddleware } from './routes.js';
+import { openApiDocument } from './openapi.js';
 import { Shop } from './shop.js';
 import { verifierFor } from './token-verifier.js';
 import { requestErrorLogger, requestLog } from '../observability/request-log.js';
@@ -55,6 +56,12 @@ async function main(): Promise<void> {
       shop: new Shop(database.db),
       buyAtTimeZone: config.api.buyAtTimeZone,
       corsOrigins: config.api.corsOrigins,
+      // No origin: this process's public address is in no setting (see OpenApiSettings.origin).
+      openApi: openApiDocument({
+        issuer: config.issuer,
+        apiResource: config.apiResource,
+        buyAtTimeZone: config.api.buyAtTimeZone,
+      }),
       log: logError,
     }),
   );

@@ -91,6 +91,7 @@ const KNOWN = new Set<string>([
   ROUTES.apiItems,
   ROUTES.apiBuy,
   ROUTES.apiOrders,
+  ROUTES.apiOpenApi,
 ]);
 
 export function routeOf(path: string): string {
