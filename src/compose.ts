@@ -107,7 +107,7 @@ export async function compose(config: Config, log: Logger): Promise<Services> {
     consents,
     views,
     shop: new Shop(db),
-    verifier: verifierFor(config, provider),
+    verifier: verifierFor(config, { provider, checks: queries.tokenChecks }),
     throttle,
     metrics,
     cookieKeys: secrets.cookieKeys,

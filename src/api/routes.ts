@@ -96,7 +96,9 @@ export function apiMiddleware(deps: ApiDeps): Middleware {
   });
 
   router.get(ROUTES.apiMe, requireToken(verifier, apiResource, 'profile', `GET ${ROUTES.apiMe}`), async (ctx) => {
-    const account = await accounts.findById((ctx.state as TokenState).token.sub);
+    const { token } = ctx.state as TokenState;
+    // In-process the token check has read the account already, in the same statement.
+    const account = token.account === undefined ? await accounts.findById(token.sub) : token.account;
     if (!account) throw new ApiError('invalid_token', "the token's user no longer exists");
     ok(ctx, '查詢成功', { username: account.username, server_id: account.serverId });
   });
