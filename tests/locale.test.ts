@@ -158,6 +158,19 @@ describe('on the sign-in page', () => {
   });
 });
 
+test('the consent page names the claims asked for (OIDC Core §5.5) in words of the page’s language', async () => {
+  const user = await server.user();
+  const ua = new UserAgent(server.issuer, { accept: BROWSER, 'accept-language': 'zh-TW' });
+  const claims = JSON.stringify({ id_token: { email: null, name: null } });
+  const login = await ua.navigate(authUrl({ scope: 'openid', claims }));
+  if (!('html' in login)) throw new Error('no login page');
+  const consent = await ua.submit(login, '/login', { username: user.username, password: user.password });
+  if (!('html' in consent)) throw new Error('no consent page');
+  expect(consent.html).toContain(
+    zh('consent.claims', { claims: [zh('claim.email'), zh('claim.name')].join(zh('list.separator')) }),
+  );
+});
+
 describe('a browser on a page meant for people gets a page in its language, never OAuth JSON', () => {
   const get = (path: string, accept: string, language = 'zh-TW,zh;q=0.9', method = 'GET') =>
     fetch(`${server.issuer}${path}`, {

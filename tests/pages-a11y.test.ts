@@ -138,3 +138,44 @@ describe.each(['en', 'zh-TW'] as const)('in %s', (locale) => {
     60_000,
   );
 });
+
+test('the accessibility check does run inside our pages, CSP and all: it finds a field stripped of its label', async () => {
+  const context = await browser.newContext({ locale: 'en-US' });
+  context.setDefaultTimeout(10_000);
+  try {
+    const page = await context.newPage();
+    const response = await page.goto(authorizeUrl({}));
+    // The page under test keeps its real policy: no inline script.
+    expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+    await expect(seriousViolations(page)).resolves.toEqual([]);
+    await page.locator('label[for="username"]').evaluate((label) => label.remove());
+    const violations = await seriousViolations(page);
+    expect(violations.map((v) => v.rule)).toContain('label');
+    expect(violations.find((v) => v.rule === 'label')?.nodes.map((n) => n.target)).toEqual(['#username']);
+  } finally {
+    await context.close();
+  }
+});
+
+test('in a dark colour scheme the pages keep their contrast: sign-in with an error, consent, an error page', async () => {
+  const context = await browser.newContext({ locale: 'zh-TW', colorScheme: 'dark' });
+  context.setDefaultTimeout(10_000);
+  const t = translator('zh-TW');
+  const user = await server.user();
+  try {
+    const page = await context.newPage();
+    await page.goto(authorizeUrl({}));
+    await page.getByLabel(t('login.username')).fill(user.username);
+    await page.getByLabel(t('login.password')).fill('not the password');
+    await page.getByRole('button', { name: t('login.submit') }).click();
+    await page.getByRole('alert').waitFor();
+    await check(page, 'dark-login-error', 'zh-TW', 'login.failed');
+    await page.getByLabel(t('login.password')).fill(user.password);
+    await page.getByRole('button', { name: t('login.submit') }).click();
+    await check(page, 'dark-consent', 'zh-TW', 'consent.title');
+    await page.goto(`${server.issuer}/oauth/authorize?client_id=no-such-client`);
+    await check(page, 'dark-error', 'zh-TW', 'error.invalid_client');
+  } finally {
+    await context.close();
+  }
+});

@@ -101,9 +101,13 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
           const key = `scope.${s}`;
           return hasMessage(key) ? t(key) : s;
         }),
-        claims: (prompt.missingOIDCClaims ?? []).filter(
-          (c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c),
-        ),
+        // Each claim in words (a claim we have no words for keeps its protocol name).
+        claims: (prompt.missingOIDCClaims ?? [])
+          .filter((c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c))
+          .map((c) => {
+            const key = `claim.${c}`;
+            return hasMessage(key) ? t(key) : c;
+          }),
         action: interactionPath(details.uid, 'confirm'),
         abortAction: interactionPath(details.uid, 'abort'),
         csrf: issueCsrf(ctx, interactionPath(details.uid)),
