@@ -179,3 +179,27 @@ test('in a dark colour scheme the pages keep their contrast: sign-in with an err
     await context.close();
   }
 });
+
+test.each(['en', 'zh-TW'] as const)(
+  'on a phone-sized screen (%s) the sign-in page fits its width, with nothing to scroll sideways',
+  async (locale) => {
+    const context = await browser.newContext({ locale, viewport: { width: 360, height: 740 } });
+    context.setDefaultTimeout(10_000);
+    try {
+      const page = await context.newPage();
+      await page.goto(authorizeUrl({}));
+      await expectLanguage(page, locale, 'login.title');
+      await screenshot(page, 'phone-login', locale);
+      await expect(
+        page.evaluate(
+          () =>
+            (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+              .documentElement.scrollWidth,
+        ),
+      ).resolves.toBeLessThanOrEqual(360);
+      expect(await seriousViolations(page)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  },
+);

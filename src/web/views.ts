@@ -6,16 +6,7 @@ import { join } from 'node:path';
 import pug from 'pug';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Context } from 'koa';
-import {
-  hasMessage,
-  LANGUAGE_NAMES,
-  LOCALES,
-  pickLocale,
-  translator,
-  type Locale,
-  type MessageKey,
-  type Translate,
-} from './i18n.js';
+import { hasMessage, LANGUAGE_NAMES, LOCALES, pickLocale, translator, type Locale, type Translate } from './i18n.js';
 import { backTo, localeChoice } from './locale.js';
 import { ROUTES } from '../routes.js';
 
@@ -125,7 +116,7 @@ export class Views {
   problem(
     ctx: Context,
     status: number,
-    message: Problem & MessageKey,
+    message: Problem,
     { locale = this.locale(ctx), back }: RenderOptions & { locale?: Locale } = {},
   ): void {
     const t = translator(locale);
