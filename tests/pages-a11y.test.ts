@@ -203,3 +203,28 @@ test.each(['en', 'zh-TW'] as const)(
     }
   },
 );
+
+test("a click on the switcher beats the client's ui_locales for that sign-in only; remembered, it beats Accept-Language", async () => {
+  const context = await browser.newContext({ locale: 'zh-TW' });
+  context.setDefaultTimeout(10_000);
+  const heading = (page: Page) => page.getByRole('heading', { level: 1 }).textContent();
+  try {
+    const page = await context.newPage();
+    await page.goto(authorizeUrl({ ui_locales: 'zh-TW' }));
+    const first = page.url();
+    await expect(heading(page)).resolves.toBe(translator('zh-TW')('login.title'));
+    await Promise.all([page.waitForURL(first), page.getByRole('link', { name: 'English' }).click()]);
+    await expect(heading(page)).resolves.toBe(translator('en')('login.title'));
+    await expect(page.locator('html').getAttribute('lang')).resolves.toBe('en');
+
+    // A new sign-in (another interaction): the client's ui_locales is heard again...
+    await page.goto(authorizeUrl({ ui_locales: 'zh-TW' }));
+    expect(page.url()).not.toBe(first);
+    await expect(heading(page)).resolves.toBe(translator('zh-TW')('login.title'));
+    // ...and without one, the remembered English beats the browser's zh-TW.
+    await page.goto(authorizeUrl({}));
+    await expect(heading(page)).resolves.toBe(translator('en')('login.title'));
+  } finally {
+    await context.close();
+  }
+});
