@@ -198,6 +198,21 @@ describe('a browser on a page meant for people gets a page in its language, neve
     expect(html).not.toMatch(STACK);
   });
 
+  test('a sign-in form too large to read is answered with a page (413), not JSON', async () => {
+    const ua = new UserAgent(server.issuer, { accept: BROWSER, 'accept-language': 'zh-TW' });
+    const { html } = await loginPage(ua);
+    const { action } = findForm(html, '/login');
+    const res = await ua.request(action, {
+      method: 'POST',
+      body: new URLSearchParams({ csrf: 'x', username: 'a', password: 'p'.repeat(20_000) }),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const page = await res.text();
+    expect(langOf(page)).toBe('zh-TW');
+    expect(page).toContain(zh('error.badRequest'));
+  });
+
   test('the authorization error page follows the request’s ui_locales', async () => {
     const res = await get('/oauth/authorize?response_type=code&ui_locales=en', BROWSER);
     const html = await res.text();
