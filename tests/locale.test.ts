@@ -184,6 +184,7 @@ describe('a browser on a page meant for people gets a page in its language, neve
     ['the wrong method on a sign-in form', '/interaction/no-such-uid/login', 'GET', 405, 'error.methodNotAllowed'],
     ['the wrong method on an interaction page', '/interaction/no-such-uid', 'PUT', 405, 'error.methodNotAllowed'],
     ['an unknown page under the interactions', '/interaction/no-such-uid/nope', 'GET', 404, 'error.notFound'],
+    ['a deeper unknown page under the interactions', '/interaction/a/b/c', 'GET', 404, 'error.notFound'],
     ['an unknown page', '/no/such/page', 'GET', 404, 'error.notFound'],
     ['the wrong method on the logout success page', '/oauth/logout/success', 'POST', 405, 'error.methodNotAllowed'],
     ['the wrong method on the switcher', '/locale', 'POST', 405, 'error.methodNotAllowed'],
