@@ -64,7 +64,7 @@ describe.each(['en', 'zh-TW'] as const)('in %s', (locale) => {
       // The message is tied to the field (aria-describedby), and the field is marked invalid.
       await expect(redirects.getAttribute('aria-invalid')).resolves.toBe('true');
       const described = (await redirects.getAttribute('aria-describedby')) ?? '';
-      const message = await page.locator(`#${described.split(' ')[0]}`).innerText();
+      const message = await page.locator(`#${described.split(' ')[0]}`).textContent();
       expect(message).toBe(
         t('console.client.problem.uriFragment', { detail: `${server.issuer}/console/callback#oops` }),
       );
@@ -72,15 +72,15 @@ describe.each(['en', 'zh-TW'] as const)('in %s', (locale) => {
       await redirects.fill(`${server.issuer}/console/callback`);
       await page.getByRole('button', { name: t('console.client.create') }).click();
       await check(page, 'client-created', locale, 'Browser shop');
-      const secret = await page.locator('#client-secret').innerText();
+      const secret = await page.locator('#client-secret').textContent();
       expect(secret).toMatch(/^[\w-]{43}$/);
-      const clientId = await page.locator('#client-id').innerText();
+      const clientId = await page.locator('#client-id').textContent();
 
       // Once: a reload shows the client without it.
       await page.reload();
       await check(page, 'client', locale, 'Browser shop');
       await expect(page.locator('#client-secret').count()).resolves.toBe(0);
-      await expect(page.locator('#client-id').innerText()).resolves.toBe(clientId);
+      await expect(page.locator('#client-id').textContent()).resolves.toBe(clientId);
 
       await page.getByRole('link', { name: t('console.client.deleteLink') }).click();
       await check(page, 'client-delete', locale, t('console.client.deleteTitle'));
