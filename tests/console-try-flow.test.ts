@@ -233,7 +233,7 @@ describe('the authorization request', () => {
 
 describe('the callback', () => {
   test('checks state and iss, keeps the code, and offers the token exchange', async () => {
-    const { landed, clientId } = await codeInHand();
+    const { ua, landed, clientId, start } = await codeInHand();
     expect(landed.status).toBe(200);
     expect(new URL(landed.url).pathname).toBe(tryPath(clientId));
     expect(decode(/<code id="code">([^<]*)</.exec(landed.html)?.[1] ?? '')).toMatch(/^[\w-]{20,}$/);
@@ -242,6 +242,17 @@ describe('the callback', () => {
     expect(curls(landed.html, 'preview').map((c) => c.step)).toEqual(['token']);
     // The code stays server-side: no URL on the page carries it.
     expect(landed.url).not.toContain('code=');
+    // The answered request is not offered again (its state works once).
+    expect(landed.html).not.toContain('id="open-authorization"');
+    expect(landed.html).toContain('This request has been answered');
+    // The same response again (a replay) is refused: the state was used up.
+    const state = authorizationUrl(start.html).searchParams.get('state') ?? '';
+    const replay = await page(
+      ua,
+      `/console/callback?code=again&state=${state}&iss=${encodeURIComponent(server.issuer)}`,
+    );
+    expect(replay.status).toBe(400);
+    expect(replay.html).toContain('does not answer the request this browser made');
   });
 
   test('a response with another state is refused with an explained 400 page and nothing is exchanged', async () => {

@@ -42,6 +42,8 @@ export const tryEn = {
   'try.url.open': 'Open the authorization URL',
   'try.url.note':
     'You will sign in (as any account) and be asked to allow access; the browser then comes back to the console’s callback with the code.',
+  'try.url.used':
+    'This request has been answered: its state works once. Make a new authorization request to go through the flow again.',
   'try.response.title': '2. The authorization response',
   'try.response.lead':
     'The browser came back to {uri}. The console checked it before keeping anything (RFC 6749 §4.1.2):',
@@ -198,6 +200,7 @@ export const tryZhTW: Record<keyof typeof tryEn, string> = {
   'try.url.title': '授權網址',
   'try.url.open': '開啟授權網址',
   'try.url.note': '您將登入（任一帳號皆可）並被詢問是否允許存取；之後瀏覽器會帶著授權碼回到主控台的回呼網址。',
+  'try.url.used': '這個請求已得到回應：它的 state 只能使用一次。要再走一次流程，請建立新的授權請求。',
   'try.response.title': '2. 授權回應',
   'try.response.lead': '瀏覽器已回到 {uri}。主控台在保存任何東西之前先檢查了它（RFC 6749 §4.1.2）：',
   'try.response.code': 'code：只能使用一次且很快過期；在 token 端點搭配 code_verifier 交換。',
