@@ -448,3 +448,32 @@ describe('the steps', () => {
     expect(shown.html).toContain('以授權碼交換 token');
   });
 });
+
+describe('when the issuer URL does not reach this server', () => {
+  let unreachable: TestServer;
+  beforeAll(async () => {
+    // Port 9 (discard) has no listener here: every server-side step fails to connect.
+    unreachable = await startServer({ ISSUER: 'http://127.0.0.1:9' });
+  });
+  afterAll(() => unreachable?.close());
+
+  test('a step answers an explained 502 page, not a 500', async () => {
+    const ua = new UserAgent(unreachable.issuer);
+    const signUp = await page(ua, '/console/sign-up');
+    await ua.submit(signUp, '/console/sign-up', { username: `far${++n}`, password: 'long enough pw' });
+    const { clientId } = await createClient(ua, { redirect: 'http://127.0.0.1:9/console/callback' });
+    const start = await page(ua, tryPath(clientId));
+    const state = authorizationUrl(start.html).searchParams.get('state') ?? '';
+    const landed = await page(
+      ua,
+      `/console/callback?code=abc&state=${state}&iss=${encodeURIComponent('http://127.0.0.1:9')}`,
+    );
+    expect(decode(/<code id="code">([^<]*)</.exec(landed.html)?.[1] ?? '')).toBe('abc');
+    const res = await ua.request(`${tryPath(clientId)}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ csrf: csrfIn(landed.html) }),
+    });
+    expect(res.status).toBe(502);
+    expect(await res.text()).toContain('could not reach its own endpoints');
+  });
+});

@@ -37,6 +37,13 @@ export interface RawResponse {
   text: string;
 }
 
+/** The issuer's URL did not answer this server (refused, DNS, TLS): nothing was sent. */
+export class IssuerUnreachable extends Error {
+  constructor(url: string, cause: unknown) {
+    super(`could not reach ${url}`, { cause });
+  }
+}
+
 /** A string as one shell word: single-quoted, with any single quote closed, escaped and reopened. */
 export function shellQuote(value: string): string {
   return /^[\w.:/@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
@@ -96,7 +103,12 @@ export async function send(req: DescribedRequest, secret: string | undefined): P
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(fields.map(([k, v]): [string, string] => [k, v ?? secret ?? ''])).toString();
   }
-  const res = await fetch(req.url, { method: req.method, headers, body, redirect: 'manual' });
+  let res: Response;
+  try {
+    res = await fetch(req.url, { method: req.method, headers, body, redirect: 'manual' });
+  } catch (err) {
+    throw new IssuerUnreachable(req.url, err);
+  }
   const text = await res.text();
   const contentType = res.headers.get('content-type') ?? '';
   let json: unknown;

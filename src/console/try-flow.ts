@@ -14,7 +14,7 @@ import { ROUTES, consoleClientPath, consoleTryPath } from '../routes.js';
 import { hasMessage, translator, type MessageKey, type Translate } from '../web/i18n.js';
 import type { ConsoleKit } from './kit.js';
 import type { Session } from './sessions.js';
-import { SECRET_VAR } from './try-flow-request.js';
+import { IssuerUnreachable, SECRET_VAR } from './try-flow-request.js';
 import {
   STEPS,
   authorizationParams,
@@ -155,7 +155,17 @@ export function tryFlowRoutes(deps: TryFlowDeps): Router {
     if (!client) return;
     const { session } = signedIn(ctx);
     const flow = flowOf(session, client.client_id);
-    if (!flow || !(await takeStep(step, flow, client, issuer))) return problem(ctx, 409, 'try.stepUnavailable');
+    if (!flow) return problem(ctx, 409, 'try.stepUnavailable');
+    let taken: StepRecord | undefined;
+    try {
+      taken = await takeStep(step, flow, client, issuer);
+    } catch (err) {
+      // The issuer's own URL did not answer this server (a proxy or DNS between them): say so, not 500.
+      if (!(err instanceof IssuerUnreachable)) throw err;
+      ctx.app.emit('error', err, ctx);
+      return problem(ctx, 502, 'try.unreachable');
+    }
+    if (!taken) return problem(ctx, 409, 'try.stepUnavailable');
     await save(session, flow);
     ctx.status = 303;
     ctx.redirect(`${consoleTryPath(client.client_id)}#record-${flow.records.length}`);

@@ -77,6 +77,8 @@ export const tryEn = {
   'try.next.none': 'Nothing more to do with this code: make a new authorization request to start again.',
   'try.stepUnavailable':
     'This step cannot be taken now (the code was already used, or there is no token yet). Go back to the page and choose one of the steps it offers.',
+  'try.unreachable':
+    'This server could not reach its own endpoints at its issuer URL, so the step was not taken. The operator should check that the ISSUER address is reachable from the server itself.',
   'try.step.token': 'Exchange the code for tokens',
   'try.step.token.lead':
     'POST to the token endpoint: grant_type=authorization_code with the code, the redirect_uri and the code_verifier, authenticated as the client.',
@@ -231,6 +233,8 @@ export const tryZhTW: Record<keyof typeof tryEn, string> = {
   'try.next.curl': '以 curl 送出相同的請求',
   'try.next.none': '這個授權碼已沒有其他可做的事：建立新的授權請求以重新開始。',
   'try.stepUnavailable': '目前無法執行此步驟（授權碼已使用過，或還沒有 token）。請回到頁面，選擇頁面提供的步驟。',
+  'try.unreachable':
+    '本伺服器無法透過其發行者網址連到自己的端點，因此未執行此步驟。請管理者確認伺服器本身能連到 ISSUER 位址。',
   'try.step.token': '以授權碼交換 token',
   'try.step.token.lead':
     'POST 到 token 端點：grant_type=authorization_code，附上授權碼、redirect_uri 與 code_verifier，並以用戶端身分驗證。',
