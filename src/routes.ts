@@ -63,6 +63,8 @@ export const ROUTES = {
   consoleNewClient: '/console/clients/new',
   /** Where the console's "try the code flow" page receives its authorization responses. */
   consoleCallback: '/console/callback',
+  /** The "try the code flow" pages of one client: `${consoleClients}/:id${consoleTry}`, and its actions below it. */
+  consoleTry: '/try',
 
   /** The resource API: everything under `api` is answered by src/api/routes.ts. */
   api: '/api',
@@ -82,6 +84,11 @@ export function interactionPath(uid: string, action?: (typeof ROUTES.interaction
 /** A console client's page, or one of its actions. */
 export function consoleClientPath(clientId: string, action?: 'secret' | 'delete'): string {
   return `${ROUTES.consoleClients}/${encodeURIComponent(clientId)}${action ? `/${action}` : ''}`;
+}
+
+/** A client's "try the code flow" page, or one of its actions (a step's name, or `redirect-uri`). */
+export function consoleTryPath(clientId: string, action?: string): string {
+  return `${consoleClientPath(clientId)}${ROUTES.consoleTry}${action ? `/${action}` : ''}`;
 }
 
 /** Is `path` the API's root or under it? */

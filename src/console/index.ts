@@ -12,6 +12,7 @@ import type { Views } from '../web/views.js';
 import { consoleBoundary, consoleKit, consoleNotFound } from './kit.js';
 import { clientRoutes } from './routes.js';
 import type { ConsoleSessions } from './sessions.js';
+import { tryFlowRoutes } from './try-flow.js';
 
 export interface ConsoleDeps {
   issuer: string;
@@ -27,7 +28,7 @@ export interface ConsoleDeps {
 
 export function developerConsole(deps: ConsoleDeps): Middleware {
   const kit = consoleKit(deps.views, deps.sessions);
-  const routers = [clientRoutes({ kit, ...deps })];
+  const routers = [clientRoutes({ kit, ...deps }), tryFlowRoutes({ kit, ...deps })];
   return compose([
     consoleBoundary(kit, deps.accounts),
     ...routers.map((r) => r.routes() as Middleware),

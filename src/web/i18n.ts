@@ -1,6 +1,7 @@
 // The words our pages say, in the languages we offer, and which of them a
 // page is shown in (pickLocale: the one place that decides).
 import { consoleEn, consoleZhTW } from './i18n-console.js';
+import { tryEn, tryZhTW } from './i18n-try.js';
 
 export const LOCALES = ['en', 'zh-TW'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -76,6 +77,7 @@ const en = {
   'loggedOut.next':
     'There is nothing to exchange here: the client only checks that state is the one it sent with its logout request.',
   ...consoleEn,
+  ...tryEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -147,6 +149,7 @@ const zhTW: Record<MessageKey, string> = {
   'loggedOut.lead': '伺服器已將您登出，並將瀏覽器導回此網址（用戶端的 post_logout_redirect_uri），並附上：',
   'loggedOut.next': '這裡沒有需要交換的東西：用戶端只需確認 state 與它送出登出請求時的相同。',
   ...consoleZhTW,
+  ...tryZhTW,
 };
 
 const catalogs: Record<Locale, Record<MessageKey, string>> = { en, 'zh-TW': zhTW };

@@ -17,7 +17,8 @@ export type ConsolePage =
   | 'console/clients'
   | 'console/client-new'
   | 'console/client'
-  | 'console/client-delete';
+  | 'console/client-delete'
+  | 'console/try';
 
 type Page = 'login' | 'consent' | 'logout' | 'logout-success' | 'error' | 'callback' | ConsolePage;
 
