@@ -257,7 +257,7 @@ export const tryZhTW: Record<keyof typeof tryEn, string> = {
     '一個 JWT：header、payload 與簽章，各以 base64url 編碼並以點分隔。依 OpenID Connect Core §3.1.3.7 檢查，使用 /oauth/jwks 的金鑰。',
   'try.idToken.valid': '簽章有效，且所有檢查皆通過。',
   'try.idToken.invalid': '此 id_token 未通過所有檢查（{error}）。',
-  'try.idToken.header': 'Header',
+  'try.idToken.header': '標頭（header）',
   'try.idToken.payload': 'Payload（claim）',
   'try.idToken.checks': '檢查',
   'try.check.signature': '以 /oauth/jwks 的金鑰驗證簽章',
