@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/chromium.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { seriousViolations } from './helpers/a11y.js';
 
 const SHOTS = 'test-artifacts/screenshots';
 
@@ -71,7 +72,11 @@ describe.each(['en', 'zh-TW'] as const)('trying the code flow in a browser (%s)'
     context.setDefaultTimeout(10_000);
     const page = await context.newPage();
     const problems = watchForProblems(page);
-    const shot = (step: string) => page.screenshot({ path: `${SHOTS}/try-${step}-${locale}.png`, fullPage: true });
+    // Each full page is also checked by axe-core: no serious or critical problem.
+    const shot = async (step: string) => {
+      await page.screenshot({ path: `${SHOTS}/try-${step}-${locale}.png`, fullPage: true });
+      expect({ step, violations: await seriousViolations(page) }).toEqual({ step, violations: [] });
+    };
     const username = `browser${++n}${locale === 'en' ? 'en' : 'zh'}`;
     const password = 'a long enough password';
 

@@ -71,6 +71,14 @@ const FIELD_SPEC: Record<string, string> = {
   error_description: RFC(6749, '5.2'),
 };
 
+/** A link's words: the spec and section it points to, e.g. "RFC 6749 §4.1.1", so each link says where it goes. */
+function specName(href: string): string {
+  const rfc = /rfc(\d+)#section-([\w.]+)/.exec(href);
+  if (rfc) return `RFC ${rfc[1]} §${rfc[2]}`;
+  const oidc = /openid-connect-core-1_0\.html#(\w+)/.exec(href);
+  return oidc ? `OpenID Connect Core, ${oidc[1]}` : href;
+}
+
 const CLAIM_SPEC = OIDC('IDToken');
 const HEADER_SPEC = RFC(7515, '4.1');
 
@@ -114,7 +122,7 @@ export function tryFlowRoutes(deps: TryFlowDeps): Router {
       await save(session, flow);
     }
     const t = translator(views.locale(ctx));
-    page(ctx, 'console/try', 'try.title', viewModel(t, client, flow));
+    page(ctx, 'console/try', 'try.title', { ...viewModel(t, client, flow), specName });
   });
 
   // A new authorization request, with the scopes ticked: a new state, nonce and verifier.
