@@ -52,7 +52,7 @@ export async function compose(config: Config, log: Logger): Promise<Services> {
   checkStoragePaths(config);
   const secrets = resolveSecrets(config);
   const box = new SecretBox(secrets.secretKey);
-  const database = openDatabase(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl, log);
   await prepareDatabase(database, box);
   const { db, queries } = database;
 

@@ -446,6 +446,25 @@ test('PostgreSQL stops while the nodes run: /healthz 503, the API a clean 503 en
   );
 }, 60_000);
 
+test('PostgreSQL ending the nodes’ idle connections (a restart, a failover, pg_terminate_backend) ends no node: both go on serving', async () => {
+  const pids = [a.child.pid, b.child.pid];
+  for (const node of [a, b]) expect((await call(node.base, '/healthz')).status).toBe(200);
+  // FATAL 57P01 "terminating connection due to administrator command" on every idle connection of theirs.
+  const ended = await sql<{ n: number }>(
+    pgs!.adminUrl,
+    `SELECT COUNT(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'`.replace(
+      'current_database()',
+      `'${new URL(url).pathname.slice(1)}'`,
+    ),
+  );
+  expect(ended[0]!.n).toBeGreaterThan(0);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect([a.alive(), b.alive(), a.child.pid, b.child.pid]).toEqual([true, true, ...pids]);
+  const fresh = await seedToken(a.base, web, user);
+  for (const node of [a, b]) expect((await call(node.base, '/api/me', { token: fresh })).status).toBe(200);
+}, 30_000);
+
 test('two nodes started at the same moment on an empty database both come up, with the migrations applied once and the same signing keys', async () => {
   const raceUrl = await pgs!.createDatabase('oidc_race');
   const [portC, portD] = [await freePort(), await freePort()];

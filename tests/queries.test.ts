@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { closeDatabase, openDatabase, tuneSqlite, type Database } from '../src/db/client.js';
 import { migrate, readMigrations } from '../src/db/migrate.js';
 import { ROOT } from '../src/root.js';
-import { startPostgres, type PgServer } from './helpers/postgres.js';
+import { sql, startPostgres, type PgServer } from './helpers/postgres.js';
+import { createLogger } from '../src/log.js';
 
 let pgs: PgServer | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'oidc-queries-'));
@@ -34,7 +35,7 @@ const kinds: [string, () => Promise<string>][] = [
 describe.each(kinds)('on %s', (_name, url) => {
   let database: Database;
   beforeAll(async () => {
-    database = openDatabase(await url());
+    database = openDatabase(await url(), createLogger('silent'));
     await migrate(database, readMigrations(ROOT, database.flavour));
     if (database.flavour === 'sqlite') await tuneSqlite(database.db);
   }, 30_000);
@@ -308,3 +309,39 @@ describe.each(kinds)('on %s', (_name, url) => {
     ).toEqual(['forever', 'live']);
   });
 });
+
+describe('on PostgreSQL, connections the server ends', () => {
+  test('idle connections ended by the server (pg_terminate_backend: a restart, a failover) are replaced, not fatal, and logged', async () => {
+    const url = await pgs!.createDatabase('ended');
+    const lines: string[] = [];
+    const database = openDatabase(url, createLogger('warn', { write: (line: string) => void lines.push(line) }));
+    try {
+      await migrate(database, readMigrations(ROOT, database.flavour));
+      // Only the hot path's queries: Prisma has not connected, so only our own listener stands between
+      // the pool's 'error' event and the end of the process.
+      expect(await database.queries.artifacts.find('Session', 'none')).toBeUndefined();
+      const name = new URL(url).pathname.slice(1);
+      const ended = await sql<{ n: number }>(
+        pgs!.adminUrl,
+        `SELECT COUNT(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'idle'`,
+        [name],
+      );
+      expect(ended[0]?.n).toBeGreaterThan(0);
+      await waitUntil(() => lines.length > 0);
+      expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+        msg: 'PostgreSQL ended an idle connection; the pool opens a new one',
+      });
+      expect(await database.queries.artifacts.find('Session', 'none')).toBeUndefined();
+    } finally {
+      await closeDatabase(database);
+    }
+  });
+});
+
+async function waitUntil(done: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

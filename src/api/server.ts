@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const verifier = verifierFor(config, undefined, 'introspection');
   checkDatabasePath(config.databaseUrl);
-  const database = openDatabase(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl, log);
   await migrate(database, readMigrations(ROOT, database.flavour));
   if (database.flavour === 'sqlite') await tuneSqlite(database.db);
 

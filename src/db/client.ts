@@ -11,6 +11,7 @@ import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { PrismaClient as PgClient } from './generated/pg/client.js';
 import { openQueries, type Queries } from './queries/index.js';
 import { BUSY_TIMEOUT_MS } from './queries/sqlite/connection.js';
+import type { Logger } from '../log.js';
 
 export type Db = SqliteClient;
 export type Flavour = 'sqlite' | 'pg';
@@ -36,7 +37,7 @@ export function sqlitePath(url: string): string {
   return resolve(url.slice('file:'.length).replace(/\?.*$/, ''));
 }
 
-export function openDatabase(url: string): Database {
+export function openDatabase(url: string, log: Logger): Database {
   const flavour = flavourOf(url);
   if (flavour === 'sqlite') {
     const path = sqlitePath(url);
@@ -52,6 +53,12 @@ export function openDatabase(url: string): Database {
   }
   // Our own pool, so that its state can be reported (the adapter leaves an external pool open on dispose).
   const pool = new pg.Pool({ connectionString: url });
+  // PostgreSQL may end an idle connection (a restart, a failover,
+  // pg_terminate_backend, idle_session_timeout): the pool drops it and opens
+  // another when one is needed. Without a listener of our own the pool's
+  // 'error' event would end the process; Prisma's adapter adds one only while
+  // it is connected (not before its first query, nor during shutdown).
+  pool.on('error', (err) => log.warn({ err }, 'PostgreSQL ended an idle connection; the pool opens a new one'));
   const factory = new PrismaPg(pool);
   return {
     db: new PgClient({ adapter: factory }) as unknown as Db,

@@ -18,6 +18,7 @@ const N = Number(values.n);
 const Database = createRequire(import.meta.url)('better-sqlite3');
 const { openDatabase, tuneSqlite, closeDatabase } = await import(join(ROOT, 'dist/src/db/client.js'));
 const { migrate, readMigrations } = await import(join(ROOT, 'dist/src/db/migrate.js'));
+const { createLogger } = await import(join(ROOT, 'dist/src/log.js'));
 
 const mb = (n) => `${(n / 1048576).toFixed(0)} MB`;
 const mem = () => {
@@ -29,7 +30,7 @@ const mem = () => {
 const dir = mkdtempSync(join(tmpdir(), 'db-micro-'));
 try {
   const url = `file:${join(dir, 'micro.db')}`;
-  const database = openDatabase(url);
+  const database = openDatabase(url, createLogger('silent'));
   await migrate(database, readMigrations(ROOT, 'sqlite'));
   await tuneSqlite(database.db);
   const db = database.db;
