@@ -301,7 +301,7 @@ describe('clients', () => {
 
   test('the command line and the console refuse the same values: one client service holds the rules', async () => {
     await expect(server.client({ redirectUris: ['javascript:alert(1)'] })).rejects.toThrow(
-      'javascript:alert(1): the javascript: scheme cannot receive a redirect',
+      'redirect_uris: "javascript:alert(1)": the javascript: scheme cannot receive a redirect',
     );
     await expect(server.client({ redirectUris: ['https://a.example/cb#x'] })).rejects.toThrow(
       'may not have a fragment',

@@ -100,18 +100,24 @@ const FIELD_OF_METADATA: [string, ClientField][] = [
  * it in the provider's hands).
  */
 function checkUris(uris: string[], field: ClientField): void {
+  const name = FIELD_OF_METADATA.find(([, f]) => f === field)?.[0] ?? field;
   for (const uri of uris) {
     let url: URL;
     try {
       url = new URL(uri);
     } catch {
-      throw new ClientError(`${uri}: not an absolute URI`, field, 'uriInvalid', uri);
+      throw new ClientError(`${name}: "${uri}" is not an absolute URI`, field, 'uriInvalid', uri);
     }
     if (['javascript:', 'data:', 'vbscript:', 'file:', 'blob:'].includes(url.protocol)) {
-      throw new ClientError(`${uri}: the ${url.protocol} scheme cannot receive a redirect`, field, 'uriScheme', uri);
+      throw new ClientError(
+        `${name}: "${uri}": the ${url.protocol} scheme cannot receive a redirect`,
+        field,
+        'uriScheme',
+        uri,
+      );
     }
     if (uri.includes('#'))
-      throw new ClientError(`${uri}: a redirect URI may not have a fragment`, field, 'uriFragment', uri);
+      throw new ClientError(`${name}: "${uri}": a redirect URI may not have a fragment`, field, 'uriFragment', uri);
   }
 }
 
