@@ -12,7 +12,7 @@ import { closeDatabase } from './db/client.js';
 import { purgeExpired } from './oidc/adapter.js';
 import { drainOnSignals, handOver, listen } from './serve.js';
 import { ROUTES } from './routes.js';
-import { askRole, reportReady } from './workers.js';
+import { askPrimaryForMetrics, askRole, reportReady } from './workers.js';
 
 export async function runServer(config: Config, root: Logger): Promise<void> {
   // Which worker logged a line (and answered a request) is worth knowing.
@@ -23,6 +23,7 @@ export async function runServer(config: Config, root: Logger): Promise<void> {
   // client behind registered for an address that never served.
   const server = await listen({ port: config.port, host: config.host, portSetting: 'PORT' });
   const services = await compose(config, log);
+  if (cluster.isWorker) services.metrics.gatherFromCluster(askPrimaryForMetrics);
 
   if (config.seedDemo && role.lead) {
     await services.shop.seedItems();
