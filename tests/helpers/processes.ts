@@ -106,7 +106,11 @@ function track(child: ChildProcess): { output: () => string; stdout: () => strin
  */
 export async function spawnServer(
   env: Record<string, string>,
-  opts: { healthTimeoutMs?: number; /** node's arguments; default: src/main.ts under tsx. */ args?: string[] } = {},
+  opts: {
+    healthTimeoutMs?: number;
+    /** node's arguments; default: src/main.ts under tsx. */
+    args?: string[];
+  } = {},
 ): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const started = Date.now();
