@@ -51,6 +51,14 @@ function cannotListen(err: NodeJS.ErrnoException, { port, host, portSetting }: L
   }
 }
 
+/**
+ * Connections the kernel may hold before we accept them. Node's default,
+ * 511, overflows when a burst opens thousands at once: the kernel drops or
+ * resets the rest, and their clients retry after 1, 3, 7 s… Linux caps this
+ * at net.core.somaxconn (4096 by default since 5.4).
+ */
+const BACKLOG = 4096;
+
 /** Binds HOST:PORT; requests get 503 "starting" until `handOver`. */
 export async function listen(where: ListenAt): Promise<Server> {
   const server = createServer(starting);
@@ -59,7 +67,7 @@ export async function listen(where: ListenAt): Promise<Server> {
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(where.port, where.host, () => {
+      server.listen({ port: where.port, host: where.host, backlog: BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -73,7 +81,22 @@ export async function listen(where: ListenAt): Promise<Server> {
 /** From now on `handler` answers every request. */
 export function handOver(server: Server, handler: RequestListener): void {
   server.off('request', starting);
+  server.on('request', discardUnreadBody);
   server.on('request', handler);
+}
+
+/**
+ * A body refused as too large (by the library's parser or @koa/bodyparser:
+ * raw-body stops and pauses the request) is left half read, and Node reads
+ * the next request on a keep-alive connection only once this one's body
+ * has been consumed: the client's next request on it would hang until the
+ * connection times out, then be reset. Once answered, the rest is read and
+ * dropped, as Node does for a body no handler read.
+ */
+function discardUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+  res.once('finish', () => {
+    if (!req.complete) req.resume();
+  });
 }
 
 export function drainOnSignals(server: Server, log: Logger, cleanup: () => Promise<void>): void {

@@ -1,26 +1,20 @@
-// The service: read the configuration, bind the port, build the services on
-// the prepared database (src/compose.ts), then serve and drain on SIGTERM
-// (src/serve.ts). Loaded by src/main.ts once the Node.js version is known to
-// be right. With WORKERS > 1 this process is the primary of several workers
-// (src/workers.ts), each of which runs the rest of main().
+// The service: bind the port, build the services on the prepared database
+// (src/compose.ts), then serve and drain on SIGTERM (src/serve.ts). Run by
+// src/start.ts in a single process, and in each of several workers
+// (src/workers.ts), never in their primary.
 import cluster from 'node:cluster';
-import { loadDotEnv, loadConfig, ConfigError } from './config/index.js';
-import { createLogger } from './log.js';
+import type { Config } from './config/index.js';
+import type { Logger } from './log.js';
 import { misplacedDemoClient, misplacedDemoClientWarning, seedDemo } from './setup.js';
 import { compose } from './compose.js';
 import { createApp } from './app.js';
 import { closeDatabase } from './db/client.js';
 import { purgeExpired } from './oidc/adapter.js';
 import { drainOnSignals, handOver, listen } from './serve.js';
-import { exitForFailedStart } from './startup/exit-codes.js';
 import { ROUTES } from './routes.js';
-import { askRole, reportReady, runPrimary } from './workers.js';
+import { askPrimaryForMetrics, askRole, reportReady } from './workers.js';
 
-async function main(): Promise<void> {
-  loadDotEnv();
-  const config = loadConfig();
-  const root = createLogger(config.logLevel);
-  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config.workers, root);
+export async function runServer(config: Config, root: Logger): Promise<void> {
   // Which worker logged a line (and answered a request) is worth knowing.
   const log = cluster.isWorker ? root.child({ pid: process.pid }) : root;
   // A single process is its own lead: it seeds and purges.
@@ -29,6 +23,7 @@ async function main(): Promise<void> {
   // client behind registered for an address that never served.
   const server = await listen({ port: config.port, host: config.host, portSetting: 'PORT' });
   const services = await compose(config, log);
+  if (cluster.isWorker) services.metrics.gatherFromCluster(askPrimaryForMetrics);
 
   if (config.seedDemo && role.lead) {
     await services.shop.seedItems();
@@ -74,5 +69,3 @@ async function main(): Promise<void> {
   log.info({ issuer: config.issuer, address: server.address() }, 'listening');
   if (cluster.isWorker) reportReady();
 }
-
-main().catch((err: unknown) => exitForFailedStart(err, (e) => e instanceof ConfigError));

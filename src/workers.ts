@@ -14,12 +14,18 @@
 // of expired rows: the rows are shared, and N purges would only queue N
 // times as many deletes behind SQLite's one writer.
 //
+// Metrics: each worker counts what it answers, and a scrape reaches one of
+// them. That worker asks the primary, which gathers every worker's registry
+// and sums them (prom-client's AggregatorRegistry), so /metrics counts the
+// whole, whichever worker answers it.
+//
 // SIGTERM or SIGINT to the primary: each worker drains as a single process
 // does (src/serve.ts), and the primary exits 0 once all have. A worker that
 // dies while serving is logged and replaced; one that fails before serving
 // stops the whole (a start that failed once fails again), and so do more
 // than MAX_RESTARTS deaths within RESTART_WINDOW_MS.
 import cluster, { type Worker } from 'node:cluster';
+import client from 'prom-client';
 import type { Logger } from './log.js';
 
 /** What the primary tells a worker it is. */
@@ -28,10 +34,17 @@ export interface Role {
   lead: boolean;
 }
 
-type Message = { type: 'role?' } | { type: 'ready' } | { type: 'role'; lead: boolean };
+type Message =
+  | { type: 'role?' }
+  | { type: 'ready' }
+  | { type: 'role'; lead: boolean }
+  | { type: 'metrics?'; id: number }
+  | { type: 'metrics'; id: number; text?: string; error?: string };
 
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
+/** Longer than prom-client's own wait for the workers (5 s), so that the primary's answer comes first. */
+const METRICS_WAIT_MS = 8000;
 /** Longer than a worker's own drain (10 s, src/serve.ts), so that only a stuck worker is killed. */
 const STOP_GRACE_MS = 15_000;
 
@@ -53,6 +66,31 @@ export function reportReady(): void {
   process.send?.({ type: 'ready' } satisfies Message);
 }
 
+let metricsAsked = 0;
+
+/** In a worker: every worker's metrics, summed by the primary, in Prometheus' text format. */
+export function askPrimaryForMetrics(): Promise<string> {
+  const id = ++metricsAsked;
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error('the primary did not send the metrics in time'));
+    }, METRICS_WAIT_MS);
+    const onMessage = (message: Message) => {
+      if (message.type !== 'metrics' || message.id !== id) return;
+      done();
+      if (message.text === undefined) reject(new Error(message.error ?? 'no metrics'));
+      else resolve(message.text);
+    };
+    process.on('message', onMessage);
+    process.send?.({ type: 'metrics?', id } satisfies Message);
+  });
+}
+
 interface Running {
   worker: Worker;
   lead: boolean;
@@ -66,6 +104,13 @@ export async function runPrimary(count: number, log: Logger): Promise<void> {
   const deaths: number[] = [];
   let stopping = false;
   let exitCode = 0;
+  const aggregator = new client.AggregatorRegistry();
+  const sendMetrics = (worker: Worker, id: number) =>
+    aggregator.clusterMetrics().then(
+      (text) => worker.isConnected() && worker.send({ type: 'metrics', id, text } satisfies Message),
+      (err: Error) =>
+        worker.isConnected() && worker.send({ type: 'metrics', id, error: err.message } satisfies Message),
+    );
 
   const fork = (lead: boolean): Running => {
     const worker = cluster.fork();
@@ -78,6 +123,7 @@ export async function runPrimary(count: number, log: Logger): Promise<void> {
     };
     worker.on('message', (message: Message) => {
       if (message.type === 'role?') worker.send({ type: 'role', lead } satisfies Message);
+      if (message.type === 'metrics?') void sendMetrics(worker, message.id);
       if (message.type === 'ready') {
         entry.serving = true;
         markReady();

@@ -26,6 +26,7 @@ import { UserAgent, authorize } from './helpers/user-agent.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9999/cb';
 const FRESH = { connection: 'close' };
+const METRICS_TOKEN = randomBytes(16).toString('hex');
 
 let dir: string;
 let server: ServerProcess;
@@ -102,6 +103,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
     COOKIE_KEYS: randomBytes(32).toString('base64url'),
     SECRET_KEY: randomBytes(32).toString('base64url'),
+    METRICS_TOKEN: METRICS_TOKEN,
   };
   // A first start on an empty database: the demo is seeded (SEED_DEMO's default outside production).
   server = await spawnServer(env, { healthTimeoutMs: 40_000 });
@@ -134,6 +136,53 @@ test('requests on new connections are answered by both workers', async () => {
     pids.push(await answeredBy(res));
   }
   expect(new Set(pids)).toEqual(new Set(workerPids));
+});
+
+test('one /metrics answer counts the requests of both workers, behind METRICS_TOKEN', async () => {
+  const healthz = async () => {
+    const res = await fetch(`${server.base}/healthz`, { headers: FRESH });
+    await res.arrayBuffer();
+    return answeredBy(res);
+  };
+  const pids = new Set<number>();
+  for (let i = 0; i < 20 && pids.size < 2; i++) pids.add(await healthz());
+  expect(pids).toEqual(new Set(workerPids));
+
+  // What each worker answered, from its own request log (start-up probes included).
+  const answeredByEach = () => {
+    const count = new Map<number, number>();
+    for (const line of server.stdout().split('\n')) {
+      if (!line.includes('"route":"/healthz"') || !line.includes('"status":200')) continue;
+      const { pid } = JSON.parse(line) as { pid: number };
+      count.set(pid, (count.get(pid) ?? 0) + 1);
+    }
+    return count;
+  };
+  const scrape = async (headers: Record<string, string>) => {
+    const res = await fetch(`${server.base}/metrics`, { headers: { ...FRESH, ...headers } });
+    return { status: res.status, text: await res.text() };
+  };
+  expect((await scrape({})).status).toBe(401);
+
+  let counted = NaN;
+  let each = new Map<number, number>();
+  // Whichever worker answers the scrape, the count is the sum over both.
+  await waitFor(
+    'the scrape to count what the logs show',
+    async () => {
+      const { status, text } = await scrape({ authorization: `Bearer ${METRICS_TOKEN}` });
+      expect(status).toBe(200);
+      const line = text
+        .split('\n')
+        .find((l) => /^http_requests_total\{/.test(l) && l.includes('route="/healthz"') && l.includes('status="200"'));
+      counted = Number(line?.split(' ').pop());
+      each = answeredByEach();
+      return counted === [...each.values()].reduce((a, b) => a + b, 0);
+    },
+    5000,
+  );
+  for (const pid of workerPids) expect(each.get(pid)).toBeGreaterThan(0);
+  expect(counted).toBeGreaterThan(Math.max(...each.values()));
 });
 
 describe('the code flow across workers', () => {

@@ -8,6 +8,8 @@ import { ROUTES, escapeForRegExp } from '../routes.js';
 
 export class Metrics {
   readonly registry = new client.Registry();
+  /** What GET /metrics answers: this process's registry, or every worker's (see `gatherFromCluster`). */
+  text: () => Promise<string> = () => this.registry.metrics();
   readonly requests = new client.Counter({
     name: 'http_requests_total',
     help: 'HTTP requests answered',
@@ -55,6 +57,20 @@ export class Metrics {
       gauge('db_pool_idle_connections', 'PostgreSQL connections idle in the pool', () => pool.idleCount);
       gauge('db_pool_waiting_requests', 'Queries waiting for a PostgreSQL connection', () => pool.waitingCount);
     }
+  }
+
+  /**
+   * In a worker of several (src/workers.ts): answer the primary's requests
+   * for this registry (prom-client's cluster protocol), and serve at
+   * /metrics what `gather` returns, the sum over every worker that the
+   * primary aggregates. Without it a scrape counts only the worker that
+   * happened to receive it.
+   */
+  gatherFromCluster(gather: () => Promise<string>): void {
+    client.AggregatorRegistry.setRegistries([this.registry]);
+    // Its constructor installs the worker's reply to the primary's requests.
+    new client.AggregatorRegistry();
+    this.text = gather;
   }
 }
 

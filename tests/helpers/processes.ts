@@ -6,13 +6,29 @@
 // The server runs as `node --import tsx src/main.ts`: one process, so a
 // signal reaches the server itself. (`node_modules/.bin/tsx src/main.ts`
 // is a wrapper that starts the server as its own child: SIGKILL to the
-// wrapper would leave the server running.)
-import { spawn, type ChildProcess } from 'node:child_process';
+// wrapper would leave the server running.) Or, built, exactly as `npm start`
+// runs it (`npmStart()`).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Json } from './http.js';
 
 export const ROOT = process.cwd();
+
+/**
+ * `npm run build`, then the node command `npm start` runs (package.json: its
+ * V8 flags and dist/src/main.js), as arguments for `spawnServer`'s `args`.
+ */
+export function npmStart(): string[] {
+  const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stdout}${built.stderr}`);
+  const start: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  const command = /\bnode ((?:--\S+ )*)(dist\/\S+\.js)/.exec(start);
+  if (!command) throw new Error(`no node command in npm start: ${start}`);
+  return [...(command[1] ?? '').split(' ').filter(Boolean), command[2] as string];
+}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,17 +100,21 @@ function track(child: ChildProcess): { output: () => string; stdout: () => strin
 }
 
 /**
- * Starts src/main.ts with `env` (PORT and ISSUER default to a free port);
+ * Starts src/main.ts (or `opts.args`) with `env` (PORT and ISSUER default to a free port);
  * resolves once /healthz answers 200, rejects with the output if it exits or
  * is not healthy within `healthTimeoutMs`.
  */
 export async function spawnServer(
   env: Record<string, string>,
-  opts: { healthTimeoutMs?: number } = {},
+  opts: {
+    healthTimeoutMs?: number;
+    /** node's arguments; default: src/main.ts under tsx. */
+    args?: string[];
+  } = {},
 ): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, opts.args ?? ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { ...baseEnv(), PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
