@@ -106,7 +106,7 @@ export async function compose(config: Config, log: Logger): Promise<Services> {
     consoleSessions: new ConsoleSessions(queries.artifacts, config.ttl.session),
     consents,
     views,
-    shop: new Shop(db),
+    shop: new Shop(db, queries.shop),
     verifier: verifierFor(config, { provider, checks: queries.tokenChecks }),
     throttle,
     metrics,

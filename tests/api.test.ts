@@ -224,6 +224,20 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
     }
   });
 
+  test('a well-formed cursor at the ends of time pages as any other: the far future lists every order, the far past none', async () => {
+    const own = await seedToken('buy buy_history');
+    expectBought(await buy(own.token, 'ITEM_001', 'EDGE1', '2023-09-01 13:22:22'));
+    expectBought(await buy(own.token, 'ITEM_002', 'EDGE2', '2023-09-02 00:00:00'));
+    // Date's own limits (±8.64e15 ms): years +275760 and -271821, not four-digit years.
+    const at = (ms: number) => encodeURIComponent(Buffer.from(JSON.stringify([ms, 1])).toString('base64url'));
+    const future = await call(`/api/orders?cursor=${at(8.64e15)}`, { token: own.token });
+    expect(future.status).toBe(200);
+    expect(future.body.orders.map((o: Json) => o.tx_id)).toEqual(['EDGE2', 'EDGE1']);
+    const past = await call(`/api/orders?cursor=${at(-8.64e15)}`, { token: own.token });
+    expect(past.status).toBe(200);
+    expect(past.body).toMatchObject({ orders: [], next_cursor: null });
+  });
+
   test('limit 0, 201, abc, -1 and 1.5 → 400 whose msg names limit; a cursor the API did not give out → 400', async () => {
     for (const limit of ['0', '201', 'abc', '-1', '1.5', '1e2']) {
       expectEnvelopeError(await call(`/api/orders?limit=${limit}`, { token }), 400, /limit/);

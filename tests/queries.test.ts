@@ -1,11 +1,14 @@
 // The hot path's query layer (src/db/queries/) on each database kind, against
 // the same tables Prisma reads and writes: every column round trips, rows
 // either side wrote are read alike by the other (DateTime formats included),
-// expiry compares the same, and consume succeeds once under concurrency.
+// expiry compares the same, consume succeeds once under concurrency, and of
+// concurrent purchases with one tx_id the unique index lets one in.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeDatabase, openDatabase, tuneSqlite, type Database } from '../src/db/client.js';
+import { isUniqueViolation } from '../src/db/errors.js';
+import type { NewOrder } from '../src/db/queries/shop.js';
 import { migrate, readMigrations } from '../src/db/migrate.js';
 import { ROOT } from '../src/root.js';
 import { sql, startPostgres, type PgServer } from './helpers/postgres.js';
@@ -307,6 +310,126 @@ describe.each(kinds)('on %s', (_name, url) => {
     expect(
       (await database.db.rateLimit.findMany({ select: { key: true }, orderBy: { key: 'asc' } })).map((r) => r.key),
     ).toEqual(['forever', 'live']);
+  });
+  describe('the shop', () => {
+    const shop = () => database.queries.shop;
+    const newOrder = (accountId: string, txId: string, buyAt: Date): NewOrder => ({
+      accountId,
+      txId,
+      itemId: 'SQ_1',
+      itemName: '品項 ✓',
+      itemImgUrl: 'https://img.example.com/sq.png',
+      amount: 100,
+      buyAt,
+    });
+
+    beforeAll(async () => {
+      await database.db.item.createMany({
+        data: [
+          { itemId: 'SQ_2', name: 'second', imgUrl: 'https://img.example.com/2.png', amount: 250 },
+          { itemId: 'SQ_1', name: '品項 ✓', imgUrl: 'https://img.example.com/sq.png', amount: 100 },
+        ],
+      });
+    });
+
+    test('the items Prisma wrote are listed by itemId and found one by one', async () => {
+      expect(await shop().listItems()).toEqual([
+        { itemId: 'SQ_1', name: '品項 ✓', imgUrl: 'https://img.example.com/sq.png', amount: 100 },
+        { itemId: 'SQ_2', name: 'second', imgUrl: 'https://img.example.com/2.png', amount: 250 },
+      ]);
+      expect(await shop().findItem('SQ_2')).toEqual({
+        itemId: 'SQ_2',
+        name: 'second',
+        imgUrl: 'https://img.example.com/2.png',
+        amount: 250,
+      });
+      expect(await shop().findItem('NONE')).toBeUndefined();
+    });
+
+    test('an order the layer inserts is read by Prisma to the millisecond, and by the layer as Prisma reads it', async () => {
+      const buyAt = later(-3600);
+      const before = Date.now();
+      const inserted = await shop().insertOrder(newOrder('sq-a', 'tx-1', buyAt));
+      expect(inserted).toEqual({
+        id: expect.any(Number),
+        ...newOrder('sq-a', 'tx-1', buyAt),
+        createdAt: expect.any(Date),
+      });
+      expect(inserted.createdAt.getTime()).toBeGreaterThanOrEqual(before);
+      expect(inserted.createdAt.getTime()).toBeLessThanOrEqual(Date.now());
+      const row = await database.db.order.findUnique({
+        where: { accountId_txId: { accountId: 'sq-a', txId: 'tx-1' } },
+      });
+      expect(row).toEqual(inserted);
+      expect(await shop().findOrder('sq-a', 'tx-1')).toEqual(row);
+      expect(await shop().findOrder('sq-a', 'tx-none')).toBeUndefined();
+      expect(await shop().findOrder('sq-other', 'tx-1')).toBeUndefined();
+    });
+
+    test('an order Prisma created is found and listed by the layer with the same instants', async () => {
+      const buyAt = later(-7200);
+      const createdAt = later(-10);
+      const row = await database.db.order.create({ data: { ...newOrder('sq-b', 'tx-p', buyAt), createdAt } });
+      expect(await shop().findOrder('sq-b', 'tx-p')).toEqual({ ...row, buyAt, createdAt });
+      expect(await shop().listOrders('sq-b', 10)).toEqual([row]);
+    });
+
+    test('a tx_id taken for the account is refused with an error the unique-violation check knows; another account may use it', async () => {
+      await shop().insertOrder(newOrder('sq-c', 'tx-dup', later(-60)));
+      const err = await shop()
+        .insertOrder(newOrder('sq-c', 'tx-dup', later(-30)))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeDefined();
+      expect(isUniqueViolation(err)).toBe(true);
+      await expect(shop().insertOrder(newOrder('sq-d', 'tx-dup', later(-30)))).resolves.toMatchObject({
+        accountId: 'sq-d',
+      });
+      expect(await database.db.order.count({ where: { txId: 'tx-dup' } })).toBe(2);
+    });
+
+    test('of ten concurrent inserts with one tx_id exactly one lands; the others are unique violations', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => shop().insertOrder(newOrder('sq-e', 'tx-race', later(-i)))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(refused).toHaveLength(9);
+      expect(refused.every((r) => isUniqueViolation(r.reason))).toBe(true);
+      expect(await database.db.order.count({ where: { accountId: 'sq-e' } })).toBe(1);
+    });
+
+    test('pages of orders from both writers, ties on buy_at included, walk Prisma’s order exactly once', async () => {
+      const t = later(-86_400);
+      const tie = new Date(t.getTime() + 1);
+      // Alternate writers; three orders share one instant, and one is a millisecond apart.
+      const instants = [t, tie, tie, later(-5000), tie, new Date(t.getTime() + 2), later(-100)];
+      for (const [i, at] of instants.entries()) {
+        if (i % 2 === 0) await shop().insertOrder(newOrder('sq-f', `p-${i}`, at));
+        else await database.db.order.create({ data: newOrder('sq-f', `p-${i}`, at) });
+      }
+      await shop().insertOrder(newOrder('sq-g', 'not-mine', tie));
+      const expected = await database.db.order.findMany({
+        where: { accountId: 'sq-f' },
+        orderBy: [{ buyAt: 'desc' }, { id: 'desc' }],
+      });
+      expect(expected).toHaveLength(instants.length);
+      for (const size of [1, 2, 3, 7]) {
+        const seen = [];
+        let after: { buyAt: Date; id: number } | undefined;
+        for (;;) {
+          const page = await shop().listOrders('sq-f', size, after);
+          seen.push(...page);
+          const last = page[page.length - 1];
+          if (page.length < size || !last) break;
+          after = { buyAt: last.buyAt, id: last.id };
+        }
+        expect(seen).toEqual(expected);
+      }
+      expect(await shop().listOrders('sq-nobody', 5)).toEqual([]);
+    });
   });
 });
 

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       verifier,
       apiResource: config.apiResource,
       accounts: new Accounts(database.db, database.queries.accounts),
-      shop: new Shop(database.db),
+      shop: new Shop(database.db, database.queries.shop),
       buyAtTimeZone: config.api.buyAtTimeZone,
       corsOrigins: config.api.corsOrigins,
       // No origin: this process's public address is in no setting (see OpenApiSettings.origin).

@@ -1,27 +1,31 @@
 // The hot path's storage: per-table query modules gathered in one object, as
 // Logto's `Queries`, with one implementation per database kind behind the same
 // interfaces. Prisma stays the data layer for everything that is not per
-// request (command line, administration, orders); both work on the same
+// request (command line, administration, the catalog's upkeep); both work on the same
 // tables, defined once in prisma/schema.prisma.
 import type pg from 'pg';
 import type { AccountQueries } from './accounts.js';
 import type { ArtifactQueries } from './artifacts.js';
 import type { RateLimitQueries } from './rate-limits.js';
+import type { ShopQueries } from './shop.js';
 import type { TokenCheckQueries } from './token-checks.js';
 import { SqliteConnection } from './sqlite/connection.js';
 import { sqliteArtifacts } from './sqlite/artifacts.js';
 import { sqliteAccounts } from './sqlite/accounts.js';
 import { sqliteRateLimits } from './sqlite/rate-limits.js';
+import { sqliteShop } from './sqlite/shop.js';
 import { sqliteTokenChecks } from './sqlite/token-checks.js';
 import { pgArtifacts } from './pg/artifacts.js';
 import { pgAccounts } from './pg/accounts.js';
 import { pgRateLimits } from './pg/rate-limits.js';
+import { pgShop } from './pg/shop.js';
 import { pgTokenChecks } from './pg/token-checks.js';
 
 export interface Queries {
   artifacts: ArtifactQueries;
   accounts: AccountQueries;
   rateLimits: RateLimitQueries;
+  shop: ShopQueries;
   tokenChecks: TokenCheckQueries;
   /** Closes what these queries opened (SQLite's connection; PostgreSQL's pool belongs to the caller). */
   close(): Promise<void>;
@@ -36,6 +40,7 @@ export function openQueries(source: Source): Queries {
       artifacts: sqliteArtifacts(conn),
       accounts: sqliteAccounts(conn),
       rateLimits: sqliteRateLimits(conn),
+      shop: sqliteShop(conn),
       tokenChecks: sqliteTokenChecks(conn),
       close: async () => conn.close(),
     };
@@ -44,6 +49,7 @@ export function openQueries(source: Source): Queries {
     artifacts: pgArtifacts(source.pool),
     accounts: pgAccounts(source.pool),
     rateLimits: pgRateLimits(source.pool),
+    shop: pgShop(source.pool),
     tokenChecks: pgTokenChecks(source.pool),
     close: async () => {},
   };
