@@ -65,6 +65,15 @@ export function createApp(deps: AppDeps): Koa {
   app.use(securityHeaders(config.issuer));
   app.use(errorHandler(logError));
 
+  // The API is served beside the provider here, so the issuer is its address too.
+  // One document for /api/openapi.json and the console's API reference.
+  const openApi = openApiDocument({
+    issuer: config.issuer,
+    apiResource: config.apiResource,
+    buyAtTimeZone: config.api.buyAtTimeZone,
+    origin: config.issuer,
+  });
+
   // The resource API: its own error envelope, its own CORS.
   app.use(
     apiMiddleware({
@@ -74,13 +83,7 @@ export function createApp(deps: AppDeps): Koa {
       shop: deps.shop,
       buyAtTimeZone: config.api.buyAtTimeZone,
       corsOrigins: config.api.corsOrigins,
-      // The API is served beside the provider here, so the issuer is its address too.
-      openApi: openApiDocument({
-        issuer: config.issuer,
-        apiResource: config.apiResource,
-        buyAtTimeZone: config.api.buyAtTimeZone,
-        origin: config.issuer,
-      }),
+      openApi,
       log: logError,
     }),
   );
@@ -91,6 +94,13 @@ export function createApp(deps: AppDeps): Koa {
     ctx.type = 'text/css';
     ctx.set('cache-control', 'public, max-age=3600');
     ctx.body = css;
+  });
+  // The console's only script (CSP script-src 'self'): the inspect page's countdown.
+  const countdown = readFileSync(join(deps.root, 'public', 'countdown.js'));
+  router.get(ROUTES.countdownScript, (ctx) => {
+    ctx.type = 'text/javascript';
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.body = countdown;
   });
 
   // Browsers ask for it on every page; an empty answer beats a 404 in their console.
@@ -135,6 +145,7 @@ export function createApp(deps: AppDeps): Koa {
   // Any other method on these paths: 405, not the provider's 404.
   for (const path of [
     ROUTES.stylesheet,
+    ROUTES.countdownScript,
     ROUTES.favicon,
     ROUTES.healthz,
     ROUTES.metrics,
@@ -157,6 +168,8 @@ export function createApp(deps: AppDeps): Koa {
       views,
       throttle: deps.throttle,
       metrics,
+      provider,
+      openApi,
     }),
   );
   app.use(

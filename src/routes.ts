@@ -61,6 +61,12 @@ export const ROUTES = {
   consoleNewClient: '/console/clients/new',
   /** Where the console's "try the code flow" page receives its authorization responses. */
   consoleCallback: '/console/callback',
+  /** The teaching pages (src/console/learn.ts). */
+  consoleDiscovery: '/console/discovery',
+  consoleInspect: '/console/inspect',
+  consoleApi: '/console/api',
+  /** The inspect page's countdown, progressive: the page says "in N min" without it. */
+  countdownScript: '/static/countdown.js',
 
   /** The resource API: everything under `api` is answered by src/api/routes.ts. */
   api: '/api',

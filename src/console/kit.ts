@@ -73,6 +73,8 @@ export function consoleKit(views: Views, sessions: ConsoleSessions): ConsoleKit 
         username: (ctx.state as State).console?.account.username,
         csrf: issueCsrf(ctx, '/', CSRF_COOKIE),
         routes: ROUTES,
+        // The navigation marks where the reader is (views/console/layout.pug).
+        currentPath: ctx.path,
         clientPath: consoleClientPath,
       });
       ctx.status = status;

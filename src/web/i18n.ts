@@ -1,6 +1,7 @@
 // The words our pages say, in the languages we offer. `ui_locales` (OIDC Core
 // §3.1.2.1) wins over the browser's Accept-Language; English is the fallback.
 import { consoleEn, consoleZhTW } from './i18n-console.js';
+import { learnEn, learnZhTW } from './i18n-learn.js';
 
 export const LOCALES = ['en', 'zh-TW'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -67,6 +68,7 @@ const en = {
   'loggedOut.next':
     'There is nothing to exchange here: the client only checks that state is the one it sent with its logout request.',
   ...consoleEn,
+  ...learnEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -129,6 +131,7 @@ const zhTW: Record<MessageKey, string> = {
   'loggedOut.lead': '伺服器已將您登出，並將瀏覽器導回此網址（用戶端的 post_logout_redirect_uri），並附上：',
   'loggedOut.next': '這裡沒有需要交換的東西：用戶端只需確認 state 與它送出登出請求時的相同。',
   ...consoleZhTW,
+  ...learnZhTW,
 };
 
 const catalogs: Record<Locale, Record<MessageKey, string>> = { en, 'zh-TW': zhTW };

@@ -15,7 +15,10 @@ export type ConsolePage =
   | 'console/clients'
   | 'console/client-new'
   | 'console/client'
-  | 'console/client-delete';
+  | 'console/client-delete'
+  | 'console/discovery'
+  | 'console/inspect'
+  | 'console/api';
 
 type Page = 'login' | 'consent' | 'logout' | 'logout-success' | 'error' | 'callback' | ConsolePage;
 
