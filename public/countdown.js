@@ -6,6 +6,7 @@ for (const el of document.querySelectorAll('[data-countdown]')) {
   const end = performance.now() + Number(el.getAttribute('data-countdown')) * 1000;
   const format = el.getAttribute('data-format') || '{time}';
   const expired = el.getAttribute('data-expired') || '';
+  const days = el.getAttribute('data-days') || '{days} d';
   const two = (n) => String(n).padStart(2, '0');
   const tick = () => {
     const left = Math.max(0, Math.round((end - performance.now()) / 1000));
@@ -13,10 +14,12 @@ for (const el of document.querySelectorAll('[data-countdown]')) {
       el.textContent = expired;
       return;
     }
-    const h = Math.floor(left / 3600);
+    const d = Math.floor(left / 86400);
+    const h = Math.floor((left % 86400) / 3600);
     const m = Math.floor((left % 3600) / 60);
     const s = left % 60;
-    el.textContent = format.replace('{time}', h ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`);
+    const clock = d || h ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+    el.textContent = format.replace('{time}', d ? `${days.replace('{days}', d)} ${clock}` : clock);
     setTimeout(tick, 250);
   };
   tick();

@@ -6,7 +6,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
-import type { OpenApiDocument, OpenApiResponse, OpenApiReference } from '../api/openapi.js';
+import type { JsonSchema, OpenApiDocument, OpenApiResponse, OpenApiReference } from '../api/openapi.js';
 import { ClientNotFound, type Clients } from '../clients/clients.js';
 import type { ProviderHolder } from '../oidc/provider-holder.js';
 import { ROUTES } from '../routes.js';
@@ -195,7 +195,7 @@ function present(found: Inspection, locale: Locale, t: Translate) {
     expiresAt: when.format(found.exp * 1000),
     expiresIso: new Date(found.exp * 1000).toISOString(),
     remaining,
-    expiresIn: t('learn.inspect.expiresIn', { minutes: String(Math.ceil(remaining / 60)) }),
+    expiresIn: timeLeft(t, remaining),
     issuedAt: found.iat ? when.format(found.iat * 1000) : undefined,
     audience: found.aud === undefined ? undefined : [found.aud].flat(),
     clientId: found.client.client_id,
@@ -205,8 +205,34 @@ function present(found: Inspection, locale: Locale, t: Translate) {
   };
 }
 
+/** "in 5 min", "in 3 h 20 min", "in 9 d 23 h": what the page says without its script. */
+function timeLeft(t: Translate, seconds: number): string {
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 120) return t('learn.inspect.expiresIn', { minutes: String(minutes) });
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return t('learn.inspect.expiresInHours', { hours: String(hours), minutes: String(minutes % 60) });
+  return t('learn.inspect.expiresInDays', { days: String(Math.floor(hours / 24)), hours: String(hours % 24) });
+}
+
 function isReference(r: OpenApiResponse | OpenApiReference): r is OpenApiReference {
   return '$ref' in r;
+}
+
+/** A JSON body as a list of its fields (what a person reads first), and the whole schema. */
+function requestBody(description: string, schema: JsonSchema = {}) {
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const required = Array.isArray(schema.required) ? schema.required : [];
+  return {
+    description,
+    fields: Object.entries(properties).map(([name, field]) => ({
+      name,
+      type: typeof field.type === 'string' ? field.type : undefined,
+      required: required.includes(name),
+      description: typeof field.description === 'string' ? field.description : undefined,
+      examples: Array.isArray(field.examples) ? field.examples.map(String) : [],
+    })),
+    schema: JSON.stringify(schema, null, 2),
+  };
 }
 
 /** The document's operations as the page lists them; $refs to shared responses resolved. */
@@ -236,10 +262,8 @@ function apiReference(doc: OpenApiDocument, t: Translate) {
             description: p.description,
             schema: JSON.stringify(p.schema),
           })),
-          body: op.requestBody && {
-            description: op.requestBody.description,
-            schema: JSON.stringify(Object.values(op.requestBody.content)[0]?.schema ?? {}, null, 2),
-          },
+          body:
+            op.requestBody && requestBody(op.requestBody.description, Object.values(op.requestBody.content)[0]?.schema),
           responses: Object.entries(op.responses).map(([status, r]) => ({
             status,
             description: isReference(r)
