@@ -6,6 +6,7 @@
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, findForm, isPage, decode, authorize, type Page } from './helpers/user-agent.js';
 import { postForm } from './helpers/http.js';
+import { travel } from './helpers/clock.js';
 
 let server: TestServer;
 
@@ -85,6 +86,28 @@ async function inspect(ua: UserAgent, token: string): Promise<Page> {
 const NOT_YOURS = 'Not active, or not issued to one of your clients.';
 
 describe('discovery explained', () => {
+  test('explains the fields a server with dynamic registration and the implicit and hybrid flows adds too', async () => {
+    const other = await startServer({
+      REGISTRATION_ENABLED: 'true',
+      REGISTRATION_INITIAL_ACCESS_TOKEN: 'an initial access token of 16+',
+      IMPLICIT_AND_HYBRID: 'true',
+    });
+    try {
+      const live = (await (await fetch(`${other.issuer}/.well-known/openid-configuration`)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(live.registration_endpoint).toBe(`${other.issuer}/oauth/register`);
+      const shown = await page(new UserAgent(other.issuer), '/console/discovery');
+      const explainedFields = [
+        ...shown.html.matchAll(/<div class="field"><dt><code>([^<]*)<\/code><\/dt><dd>[\s\S]*?<p class="meaning">/g),
+      ].map((m) => decode(m[1] ?? ''));
+      for (const name of Object.keys(live)) expect(explainedFields).toContain(name);
+    } finally {
+      await other.close();
+    }
+  });
+
   test.each([
     ['en', 'This page has no explanation'],
     ['zh-TW', '本頁尚未說明此欄位'],
@@ -248,6 +271,18 @@ describe('inspect a token', () => {
     expect(new Set(answers)).toEqual(new Set([expect.stringContaining(NOT_YOURS)]));
     // The owner of the other client does see theirs.
     expect((await inspect(other.ua, theirTokens.access_token)).html).toContain('id="token-type"');
+  });
+
+  test('the same non-answer for my own access token once it has expired', async () => {
+    const { ua } = await signedUp();
+    const { clientId, secret } = await createClient(ua);
+    const tokens = await tokensFor({ client_id: clientId, client_secret: secret }, await server.user());
+    expect((await inspect(ua, tokens.access_token)).html).toContain('id="token-type"');
+    // Past ACCESS_TOKEN_TTL (10 days), still within the console session (SESSION_TTL, 14 days).
+    travel(tokens.expires_in + 60);
+    const shown = await inspect(ua, tokens.access_token);
+    expect(shown.html).not.toContain('id="token-type"');
+    expect(text(shown.html)).toContain(NOT_YOURS);
   });
 });
 
