@@ -137,6 +137,20 @@ describe('discovery explained', () => {
     },
   );
 
+  test('a discovery document that cannot be fetched is a 503 page that says so, not a stack trace', async () => {
+    // The issuer's address answers nothing (port 9 on loopback); this server is reached at its own.
+    const lost = await startServer({ ISSUER: 'http://127.0.0.1:9' });
+    try {
+      const shown = await page(new UserAgent(lost.issuer), '/console/discovery');
+      expect(shown.status).toBe(503);
+      expect(decode(shown.html)).toContain('This server’s discovery document could not be fetched just now.');
+      expect(shown.html).toContain('temporarily_unavailable');
+      expect(shown.html).not.toMatch(/at \S+ \(/);
+    } finally {
+      await lost.close();
+    }
+  });
+
   test('the English and the Chinese page explain each field in their own words', async () => {
     const en = await page(new UserAgent(server.issuer, { 'accept-language': 'en' }), '/console/discovery');
     const zh = await page(new UserAgent(server.issuer, { 'accept-language': 'zh-TW' }), '/console/discovery');
