@@ -327,6 +327,9 @@ describe('API reference', () => {
         }
       }
       expect(decode(shown.html)).toContain(scopeLine);
+      // The document's `code spans` are code on the page, not backticks.
+      expect(shown.html).toContain('<code>WWW-Authenticate</code>');
+      expect(shown.html).not.toContain('`');
     },
   );
 });

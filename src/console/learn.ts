@@ -96,6 +96,7 @@ export function learnRoutes(deps: LearnDeps): Router {
   router.get(ROUTES.consoleApi, (ctx) => {
     page(ctx, 'console/api', 'learn.api.title', {
       documentUrl: ROUTES.apiOpenApi,
+      codeSpans,
       ...apiReference(deps.openApi, translator(views.locale(ctx))),
     });
   });
@@ -216,6 +217,15 @@ function timeLeft(t: Translate, seconds: number): string {
 
 function isReference(r: OpenApiResponse | OpenApiReference): r is OpenApiReference {
   return '$ref' in r;
+}
+
+/**
+ * The document's descriptions are CommonMark (OpenAPI 3.1 §4.8); ours use
+ * only `code spans`. Split so the view renders each as <code>, still escaped:
+ * no Markdown renderer, and no HTML from the document reaches the page.
+ */
+export function codeSpans(text: string): { code: boolean; text: string }[] {
+  return text.split('`').map((part, i) => ({ code: i % 2 === 1, text: part }));
 }
 
 /** A JSON body as a list of its fields (what a person reads first), and the whole schema. */
