@@ -17,6 +17,8 @@ import { errorHandler } from './errors/handler.js';
 import { oauthError } from './errors/oauth.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { translator } from './web/i18n.js';
+import { switchLocale } from './web/locale.js';
+import { browserOnPeoplePage } from './web/wants-html.js';
 import { multipartTokenShim } from './oidc/multipart-token-shim.js';
 import { postAsGetShim } from './oidc/post-as-get-shim.js';
 import { ROUTES } from './routes.js';
@@ -63,7 +65,13 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestLog(log, metrics, config.trustProxy));
   app.use(securityHeaders(config.issuer));
-  app.use(errorHandler(logError));
+  // A person's browser on one of our pages gets a page when something fails, never JSON.
+  const pageForPeople = (ctx: Koa.Context, status: number): boolean => {
+    if (!browserOnPeoplePage(ctx)) return false;
+    views.failure(ctx, status);
+    return true;
+  };
+  app.use(errorHandler(logError, pageForPeople));
 
   // The API is served beside the provider here, so the issuer is its address too.
   // One document for /api/openapi.json and the console's API reference.
@@ -141,6 +149,7 @@ export function createApp(deps: AppDeps): Koa {
     router.get(ROUTES.demoCallback, showArrival('callback'));
     router.get(ROUTES.demoLoggedOut, showArrival('loggedOut'));
   }
+  router.get(ROUTES.locale, switchLocale);
   router.get(ROUTES.metrics, metricsRoute(metrics, config.metricsToken));
   // Any other method on these paths: 405, not the provider's 404.
   for (const path of [
@@ -149,10 +158,12 @@ export function createApp(deps: AppDeps): Koa {
     ROUTES.favicon,
     ROUTES.healthz,
     ROUTES.metrics,
+    ROUTES.locale,
     ...(demoPages ? [ROUTES.demoCallback, ROUTES.demoLoggedOut] : []),
   ]) {
     router.all(path, (ctx) => {
       ctx.set('allow', 'GET, HEAD');
+      if (pageForPeople(ctx, 405)) return;
       oauthError(ctx, 405, 'invalid_request', 'method not allowed; allowed: GET, HEAD');
     });
   }

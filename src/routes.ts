@@ -46,6 +46,8 @@ export const ROUTES = {
   metrics: '/metrics',
   demoCallback: '/demo/callback',
   demoLoggedOut: '/demo/logged-out',
+  /** The language switcher on every page: GET `?lang=<locale>&back=<path on this server>` (src/web/locale.ts). */
+  locale: '/locale',
 
   /** Sign-in and consent pages: `${interaction}/:uid`, and POST `${interaction}/:uid/{login,confirm,abort}`. */
   interaction: '/interaction',
@@ -61,6 +63,8 @@ export const ROUTES = {
   consoleNewClient: '/console/clients/new',
   /** Where the console's "try the code flow" page receives its authorization responses. */
   consoleCallback: '/console/callback',
+  /** The "try the code flow" pages of one client: `${consoleClients}/:id${consoleTry}`, and its actions below it. */
+  consoleTry: '/try',
   /** The teaching pages (src/console/learn.ts). */
   consoleDiscovery: '/console/discovery',
   consoleInspect: '/console/inspect',
@@ -88,9 +92,42 @@ export function consoleClientPath(clientId: string, action?: 'secret' | 'delete'
   return `${ROUTES.consoleClients}/${encodeURIComponent(clientId)}${action ? `/${action}` : ''}`;
 }
 
+/** A client's "try the code flow" page, or one of its actions (a step's name, or `redirect-uri`). */
+export function consoleTryPath(clientId: string, action?: string): string {
+  return `${consoleClientPath(clientId)}${ROUTES.consoleTry}${action ? `/${action}` : ''}`;
+}
+
 /** Is `path` the API's root or under it? */
 export function isApiPath(path: string): boolean {
   return path === ROUTES.api || path.startsWith(`${ROUTES.api}/`);
+}
+
+// The library's endpoints that programs call, whose answers stay JSON even
+// for a browser; the rest of the library's (authorization, logout and its
+// confirm and success pages) are pages a person sees.
+const machineEndpoints: string[] = [
+  oauth.token,
+  oauth.userinfo,
+  oauth.jwks,
+  oauth.introspection,
+  oauth.revocation,
+  oauth.registration,
+  oauth.pushed_authorization_request,
+  oauth.device_authorization,
+  oauth.backchannel_authentication,
+];
+
+/**
+ * Is `path` meant for people, so that a browser is answered with a page even
+ * when it fails? Everything but the API, the library's machine endpoints,
+ * the metadata documents, /metrics, /healthz and static files; an unknown
+ * path too (a person mistyped it).
+ */
+export function isForPeople(path: string): boolean {
+  const p = (path.length > 1 ? path.replace(/\/$/, '') : path).toLowerCase();
+  if (isApiPath(p) || p.startsWith(ROUTES.wellKnownPrefix) || p.startsWith(ROUTES.staticPrefix)) return false;
+  if (p === ROUTES.metrics || p === ROUTES.healthz || p === ROUTES.favicon) return false;
+  return !machineEndpoints.some((e) => p === e || p.startsWith(`${e}/`));
 }
 
 /** A path as a literal inside a RegExp. */

@@ -418,7 +418,9 @@ describe('one account, its own clients only', () => {
       expect([method, path, res.status]).toEqual([method, path, 404]);
       const html = await res.text();
       expect(html).toContain('There is no such client among yours.');
-      expect(html).not.toContain(clientId);
+      // Nothing of the client shows: not its name, not its settings.
+      expect(html).not.toContain('My shop');
+      expect(html).not.toContain('id="client-id"');
     }
     // Untouched: same name, same secret still works.
     const mine = await page(me.ua, `/console/clients/${clientId}`);

@@ -271,6 +271,29 @@ describe.each(kinds)('on %s', (_name, url) => {
     expect(await database.queries.accounts.findById('nobody')).toBeUndefined();
   });
 
+  test('the throttle reads the live counters Prisma wrote, by one key or two, never an expired or another key', async () => {
+    const soon = later(600);
+    await database.db.rateLimit.createMany({
+      data: [
+        { key: 'read:gone', points: 9, expire: new Date(Date.now() - 1000) },
+        { key: 'read:live', points: 4, expire: soon },
+        { key: 'read:forever', points: 2, expire: null },
+        { key: 'read:other', points: 7, expire: soon },
+      ],
+    });
+    const rateLimits = database.queries.rateLimits;
+    const now = new Date();
+    expect(await rateLimits.findLive(['read:live'], now)).toEqual([{ key: 'read:live', points: 4, expire: soon }]);
+    const both = await rateLimits.findLive(['read:forever', 'read:gone'], now);
+    expect(both).toEqual([{ key: 'read:forever', points: 2, expire: null }]);
+    const two = await rateLimits.findLive(['read:live', 'read:forever'], now);
+    expect(two.map((r) => r.key).sort()).toEqual(['read:forever', 'read:live']);
+    expect(await rateLimits.findLive(['read:nothing'], now)).toEqual([]);
+    // A counter is live until the instant it expires, as the purge sees it.
+    expect(await rateLimits.findLive(['read:live'], soon)).toEqual([]);
+    await database.db.rateLimit.deleteMany({ where: { key: { startsWith: 'read:' } } });
+  });
+
   test('expired throttling counters Prisma wrote are purged, live ones stay', async () => {
     await database.db.rateLimit.createMany({
       data: [

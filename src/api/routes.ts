@@ -89,7 +89,9 @@ export function apiRouter(deps: ApiDeps): Router {
   });
 
   router.get(ROUTES.apiMe, requireToken(verifier, apiResource, 'profile', `GET ${ROUTES.apiMe}`), async (ctx) => {
-    const account = await accounts.findById((ctx.state as TokenState).token.sub);
+    const { token } = ctx.state as TokenState;
+    // In-process the token check has read the account already, in the same statement.
+    const account = token.account === undefined ? await accounts.findById(token.sub) : token.account;
     if (!account) throw new ApiError('invalid_token', "the token's user no longer exists");
     ok(ctx, OK_MSG.query, { username: account.username, server_id: account.serverId });
   });

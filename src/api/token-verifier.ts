@@ -1,12 +1,20 @@
 // Is this bearer token good for our API, and whose is it? Two ways to ask the
 // provider, same answer:
-//  - in-process, when the API runs beside the provider: the library's own
-//    AccessToken.find plus the checks its UserInfo endpoint makes (grant still
-//    there, same client and account) — no HTTP round trip;
+//  - in-process, when the API runs beside the provider: one statement reads
+//    the token's row with its grant, its session and its account
+//    (src/db/queries/token-checks.ts), and the library's own rules judge
+//    them as AccessToken.find and its UserInfo endpoint would (token valid,
+//    session still holding it when it expires with the session, grant still
+//    there for the same client and account) — no HTTP round trip, no cache;
 //  - over RFC 7662 introspection, when the API is a process of its own, with
 //    its own client credentials and a short, bounded cache.
+import type Provider from 'oidc-provider';
+import type { AdapterPayload } from 'oidc-provider';
 import type { ProviderHolder } from '../oidc/provider-holder.js';
+import { payloadOf } from '../oidc/adapter.js';
 import type { Config } from '../config/index.js';
+import type { PublicAccount } from '../db/queries/accounts.js';
+import type { StoredArtifact, TokenCheckQueries } from '../db/queries/token-checks.js';
 
 export interface TokenInfo {
   sub?: string;
@@ -15,6 +23,11 @@ export interface TokenInfo {
   aud?: string | string[];
   /** Epoch seconds. */
   exp: number;
+  /**
+   * The token's account when the check read it along the way (in-process);
+   * null when it read it and it is gone; absent when it did not read it.
+   */
+  account?: PublicAccount | null;
 }
 
 export interface TokenVerifier {
@@ -22,21 +35,60 @@ export interface TokenVerifier {
   verify(token: string): Promise<TokenInfo | undefined>;
 }
 
-export function inProcessVerifier(holder: ProviderHolder): TokenVerifier {
+// What BaseModel.find (oidc-provider lib/models/base_model.js) runs on what
+// the adapter returned: verify() (format, exp/iat/nbf with the clock
+// tolerance) and instantiate() (kind check). Neither is in the library's
+// type definitions.
+interface Judged<T> {
+  verify(stored: AdapterPayload): Promise<AdapterPayload>;
+  instantiate(payload: AdapterPayload): T;
+}
+
+async function judge<T>(model: unknown, row: StoredArtifact | undefined): Promise<T | undefined> {
+  const payload = payloadOf(row);
+  if (!payload) return undefined;
+  const judged = model as Judged<T>;
+  try {
+    return judged.instantiate(await judged.verify(payload));
+  } catch {
+    return undefined;
+  }
+}
+
+type AccessToken = InstanceType<Provider['AccessToken']>;
+
+/** The access token's rows, judged; undefined when the library would not accept it. */
+async function userToken(provider: Provider, checks: TokenCheckQueries, value: string) {
+  const rows = await checks.accessToken(value);
+  if (!rows) return undefined;
+  const token = await judge<AccessToken>(provider.AccessToken, rows.token);
+  if (!token?.exp || !token.clientId) return undefined;
+  // AccessToken.find's session binding (lib/models/token_helpers.js checkSessionBinding).
+  if (token.expiresWithSession) {
+    const session = await judge<InstanceType<Provider['Session']>>(provider.Session, rows.session);
+    if (!session || session.accountId !== token.accountId || session.grantIdFor(token.clientId) !== token.grantId)
+      return undefined;
+  }
+  // The UserInfo endpoint's grant check (lib/shared/access_token.js loadAccessTokenGrant).
+  const grant = await judge<InstanceType<Provider['Grant']>>(provider.Grant, rows.grant);
+  if (!grant || grant.clientId !== token.clientId || grant.accountId !== token.accountId) return undefined;
+  return { token: token as AccessToken & { exp: number; clientId: string }, account: rows.account ?? null };
+}
+
+export function inProcessVerifier(holder: ProviderHolder, checks: TokenCheckQueries): TokenVerifier {
   return {
     async verify(value) {
       const provider = holder.current;
-      const token = await provider.AccessToken.find(value);
-      if (token) {
-        if (!token.exp || !token.clientId) return undefined;
-        const grant = await provider.Grant.find(token.grantId);
-        if (!grant || grant.clientId !== token.clientId || grant.accountId !== token.accountId) return undefined;
+      const found = await userToken(provider, checks, value);
+      if (found) {
+        const { token, account } = found;
         return {
           sub: token.accountId,
           clientId: token.clientId,
           scopes: token.scopes,
           aud: token.aud,
           exp: token.exp,
+          account,
         };
       }
       // The library keeps client credentials tokens (RFC 6749 §4.4) apart
@@ -129,11 +181,15 @@ export function introspectionVerifier(opts: IntrospectionOptions): TokenVerifier
   };
 }
 
-/** The verifier the settings ask for; `provider` is only needed in-process. */
-export function verifierFor(config: Config, provider?: ProviderHolder, mode = config.api.mode): TokenVerifier {
+/** The verifier the settings ask for; the provider and the token checks are only needed in-process. */
+export function verifierFor(
+  config: Config,
+  inProcess?: { provider: ProviderHolder; checks: TokenCheckQueries },
+  mode = config.api.mode,
+): TokenVerifier {
   if (mode === 'in-process') {
-    if (!provider) throw new Error('in-process token checks need the provider in the same process');
-    return inProcessVerifier(provider);
+    if (!inProcess) throw new Error('in-process token checks need the provider in the same process');
+    return inProcessVerifier(inProcess.provider, inProcess.checks);
   }
   const { endpoint, clientId, clientSecret, cacheTtl } = config.api.introspection;
   if (!clientId || !clientSecret) {

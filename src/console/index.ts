@@ -15,6 +15,7 @@ import { consoleBoundary, consoleKit, consoleNotFound } from './kit.js';
 import { learnRoutes } from './learn.js';
 import { clientRoutes } from './routes.js';
 import type { ConsoleSessions } from './sessions.js';
+import { tryFlowRoutes } from './try-flow.js';
 
 export interface ConsoleDeps {
   issuer: string;
@@ -34,7 +35,7 @@ export interface ConsoleDeps {
 
 export function developerConsole(deps: ConsoleDeps): Middleware {
   const kit = consoleKit(deps.views, deps.sessions);
-  const routers = [clientRoutes({ kit, ...deps }), learnRoutes({ kit, ...deps })];
+  const routers = [clientRoutes({ kit, ...deps }), tryFlowRoutes({ kit, ...deps }), learnRoutes({ kit, ...deps })];
   return compose([
     consoleBoundary(kit, deps.accounts),
     ...routers.map((r) => r.routes() as Middleware),

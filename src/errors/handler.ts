@@ -39,7 +39,13 @@ export function clientFault(err: unknown): { status: number; message: string } |
   return undefined;
 }
 
-export function errorHandler(log: (err: unknown, ctx: Context) => void) {
+/**
+ * Answers the failure with a page instead of JSON, when the request is a
+ * person's browser on a page meant for people; false to answer JSON.
+ */
+export type PageForPeople = (ctx: Context, status: number) => boolean;
+
+export function errorHandler(log: (err: unknown, ctx: Context) => void, page: PageForPeople = () => false) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
@@ -47,11 +53,16 @@ export function errorHandler(log: (err: unknown, ctx: Context) => void) {
       if (isDatabaseUnavailable(raw)) {
         log(raw, ctx);
         ctx.set('retry-after', '5');
+        if (page(ctx, 503)) return;
         return oauthError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable');
       }
       const fault = clientFault(raw);
-      if (fault) return oauthError(ctx, fault.status, 'invalid_request', fault.message);
+      if (fault) {
+        if (page(ctx, fault.status)) return;
+        return oauthError(ctx, fault.status, 'invalid_request', fault.message);
+      }
       log(raw, ctx);
+      if (page(ctx, 500)) return;
       return oauthError(ctx, 500, 'server_error');
     }
   };

@@ -52,18 +52,32 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
 
   const localeOf = (ctx: Context, details: Details): Locale => views.locale(ctx, details.params.ui_locales);
 
+  // Pages answering a POST send the language switcher back to the interaction's page.
+  const page = (details: Details) => ({ back: interactionPath(details.uid) });
+
+  /** A bad CSRF token: the interaction's page in its language. */
+  const csrfProblem = (ctx: Context, details: Details) =>
+    views.problem(ctx, 403, 'error.csrf', { locale: localeOf(ctx, details), ...page(details) });
+
   async function renderLogin(ctx: Context, details: Details, error?: string, username?: string) {
     const locale = localeOf(ctx, details);
-    views.render(ctx, 'login', locale, (t) => t('login.title'), {
-      clientName: await clientName(details),
-      action: interactionPath(details.uid, 'login'),
-      abortAction: interactionPath(details.uid, 'abort'),
-      csrf: issueCsrf(ctx, interactionPath(details.uid)),
-      // OIDC Core §3.1.2.1: login_hint pre-fills the username.
-      username:
-        username ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint.slice(0, 64) : ''),
-      error,
-    });
+    views.render(
+      ctx,
+      'login',
+      locale,
+      (t) => t('login.title'),
+      {
+        clientName: await clientName(details),
+        action: interactionPath(details.uid, 'login'),
+        abortAction: interactionPath(details.uid, 'abort'),
+        csrf: issueCsrf(ctx, interactionPath(details.uid)),
+        // OIDC Core §3.1.2.1: login_hint pre-fills the username.
+        username:
+          username ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint.slice(0, 64) : ''),
+        error,
+      },
+      page(details),
+    );
   }
 
   async function renderConsent(ctx: Context, details: Details) {
@@ -75,20 +89,31 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
       ...Object.values(prompt.missingResourceScopes ?? {}).flat(),
     ]);
     const account = details.session?.accountId ? await accounts.findById(details.session.accountId) : undefined;
-    views.render(ctx, 'consent', locale, () => t('consent.title'), {
-      clientName: await clientName(details),
-      username: account?.username ?? '',
-      scopes: [...scopes].map((s) => {
-        const key = `scope.${s}`;
-        return hasMessage(key) ? t(key) : s;
-      }),
-      claims: (prompt.missingOIDCClaims ?? []).filter(
-        (c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c),
-      ),
-      action: interactionPath(details.uid, 'confirm'),
-      abortAction: interactionPath(details.uid, 'abort'),
-      csrf: issueCsrf(ctx, interactionPath(details.uid)),
-    });
+    views.render(
+      ctx,
+      'consent',
+      locale,
+      () => t('consent.title'),
+      {
+        clientName: await clientName(details),
+        username: account?.username ?? '',
+        scopes: [...scopes].map((s) => {
+          const key = `scope.${s}`;
+          return hasMessage(key) ? t(key) : s;
+        }),
+        // Each claim in words (a claim we have no words for keeps its protocol name).
+        claims: (prompt.missingOIDCClaims ?? [])
+          .filter((c) => !['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss'].includes(c))
+          .map((c) => {
+            const key = `claim.${c}`;
+            return hasMessage(key) ? t(key) : c;
+          }),
+        action: interactionPath(details.uid, 'confirm'),
+        abortAction: interactionPath(details.uid, 'abort'),
+        csrf: issueCsrf(ctx, interactionPath(details.uid)),
+      },
+      page(details),
+    );
   }
 
   // Expired or unknown interactions, and POSTs for a prompt that is no longer
@@ -115,7 +140,7 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
 
   router.post('/:uid/login', form, async (ctx) => {
     const details = await load(ctx, 'login');
-    if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return views.problem(ctx, 403, 'error.csrf');
+    if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return csrfProblem(ctx, details);
     const username = field(ctx.request.body, 'username').trim();
     const password = field(ctx.request.body, 'password');
     const t = translator(localeOf(ctx, details));
@@ -159,7 +184,7 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
 
   router.post('/:uid/confirm', form, async (ctx) => {
     const details = await load(ctx, 'consent');
-    if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return views.problem(ctx, 403, 'error.csrf');
+    if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return csrfProblem(ctx, details);
     // The consent prompt only comes after a sign-in: the session has an account.
     const accountId = details.session?.accountId;
     if (!accountId) throw new WrongPrompt();
@@ -196,8 +221,8 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
   // "Cancel" at login and "Deny" at consent: the client gets access_denied
   // at its redirect URI (RFC 6749 §4.1.2.1).
   router.post('/:uid/abort', form, async (ctx) => {
-    await provider.current.interactionDetails(ctx.req, ctx.res);
-    if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return views.problem(ctx, 403, 'error.csrf');
+    const details = await provider.current.interactionDetails(ctx.req, ctx.res);
+    if (!checkCsrf(ctx, field(ctx.request.body, 'csrf'))) return csrfProblem(ctx, details);
     await provider.current.interactionFinished(
       ctx.req,
       ctx.res,
@@ -205,6 +230,20 @@ export function interactionRoutes({ provider, accounts, consents, views, throttl
       { mergeWithLastSubmission: false },
     );
   });
+
+  // Any other method, or any other path under the interaction's: a page
+  // saying so (these are pages for people), not the provider's JSON 404.
+  const refuse = (allow: string) => (ctx: Context) => {
+    ctx.set('allow', allow);
+    views.failure(ctx, 405);
+  };
+  router.all('/:uid', refuse('GET, HEAD'));
+  router.all('/:uid/:action', (ctx) => {
+    const action = ctx.params.action as (typeof ROUTES.interactionActions)[number];
+    if (ROUTES.interactionActions.includes(action)) return refuse('POST')(ctx);
+    views.failure(ctx, 404);
+  });
+  router.all('/{*rest}', (ctx) => views.failure(ctx, 404));
 
   async function load(ctx: Context, expected: 'login' | 'consent'): Promise<Details> {
     const details = await provider.current.interactionDetails(ctx.req, ctx.res);

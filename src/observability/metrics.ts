@@ -75,6 +75,7 @@ const KNOWN = new Set<string>([
   ROUTES.favicon,
   ROUTES.demoCallback,
   ROUTES.demoLoggedOut,
+  ROUTES.locale,
   ROUTES.openidConfiguration,
   ROUTES.oauthAuthorizationServer,
   ROUTES.oauth.authorization,

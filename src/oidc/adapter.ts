@@ -12,7 +12,8 @@ import { lostRace, lostRegistrationTokenRace } from './single-use.js';
 
 const epoch = (d: Date) => Math.floor(d.getTime() / 1000);
 
-function payloadOf(row: Artifact | undefined): AdapterPayload | undefined {
+/** What the library is handed for a stored row; the API's token check (src/api/token-verifier.ts) reads rows the same way. */
+export function payloadOf(row: Omit<Artifact, 'grantId'> | undefined): AdapterPayload | undefined {
   // Expired rows wait for the purge job; to the library they are gone.
   if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
   const payload = JSON.parse(row.payload) as AdapterPayload;

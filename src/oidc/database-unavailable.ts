@@ -16,15 +16,19 @@ export function markIfDatabaseUnavailable(ctx: Context, err: unknown): void {
   if (isDatabaseUnavailable(err)) (ctx as Marked)[DOWN] = true;
 }
 
-export async function databaseUnavailable(ctx: Context, next: Next): Promise<void> {
-  try {
-    await next();
-  } catch (err) {
-    if (!isDatabaseUnavailable(err)) throw err;
-    (ctx as Marked)[DOWN] = true;
-  }
-  if ((ctx as Marked)[DOWN]) {
-    ctx.set('retry-after', '5');
-    oauthError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable');
-  }
+/** `page` answers a person's browser on a page meant for people with a page; false for JSON. */
+export function databaseUnavailable(page: (ctx: Context, status: number) => boolean = () => false) {
+  return async function answerUnavailable(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      (ctx as Marked)[DOWN] = true;
+    }
+    if ((ctx as Marked)[DOWN]) {
+      ctx.set('retry-after', '5');
+      if (page(ctx, 503)) return;
+      oauthError(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable');
+    }
+  };
 }

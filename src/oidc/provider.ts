@@ -12,6 +12,7 @@ import { unmatchedRoutes } from './unmatched-routes.js';
 import { rfc6749ErrorCodes } from './rfc6749-error-codes.js';
 import { clientAuthThrottle } from '../security/client-auth-throttle.js';
 import { databaseUnavailable, markIfDatabaseUnavailable } from './database-unavailable.js';
+import { browserOnPeoplePage } from '../web/wants-html.js';
 import { openJwks, type StoredKey } from './keys.js';
 
 /** What the configuration needs (its `adapter`: one storage adapter factory for every provider this node builds), and more. */
@@ -32,9 +33,15 @@ export function providerBuilder(config: Config, services: ProviderServices): (ke
     provider.proxy = config.trustProxy;
     provider.maxIpsCount = 1; // as in src/app.ts: only the proxy's own X-Forwarded-For entry
     // Post-processing of the library's own answers (its docs, "Pre- and post-middlewares").
-    provider.use(databaseUnavailable);
+    // A person's browser on a page meant for people gets a page when something fails, never JSON.
+    const page = (ctx: Parameters<typeof browserOnPeoplePage>[0], status: number) => {
+      if (!browserOnPeoplePage(ctx)) return false;
+      services.views.failure(ctx, status);
+      return true;
+    };
+    provider.use(databaseUnavailable(page));
     provider.on('server_error', markIfDatabaseUnavailable);
-    provider.use(unmatchedRoutes(ROUTES.oauth, config.registration.enabled));
+    provider.use(unmatchedRoutes(ROUTES.oauth, config.registration.enabled, page));
     provider.use(rfc6749ErrorCodes);
     provider.use(
       clientAuthThrottle(

@@ -3,4 +3,4 @@ export const API_SCOPES = ['profile', 'buy', 'buy_history'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 /** Every scope this provider knows: OpenID Connect's and the API's (the `scopes` option). */
-export const SCOPES = ['openid', 'offline_access', 'profile', 'email', ...API_SCOPES] as const;
+export const SCOPES: readonly string[] = [...new Set(['openid', 'offline_access', 'profile', 'email', ...API_SCOPES])];

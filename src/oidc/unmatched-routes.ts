@@ -5,14 +5,18 @@
 // sees the library's own response. The library's router answers HEAD wherever
 // it answers GET (lib/helpers/router.js), so Allow lists it there too. POST at
 // the authorization and logout endpoints is answered before the library, by
-// src/oidc/post-as-get-shim.ts.
+// src/oidc/post-as-get-shim.ts. A person's browser on a page meant for people
+// (the authorization and logout endpoints, an unknown path) gets a page instead.
 import type { Context, Next } from 'koa';
 import type { Configuration } from 'oidc-provider';
 import { ROUTES } from '../routes.js';
 
 type Routes = NonNullable<Configuration['routes']>;
 
-export function unmatchedRoutes(routes: Routes, registration: boolean) {
+/** Answers with a page when the request is a browser's on a page for people; false for JSON. */
+export type PageForPeople = (ctx: Context, status: number) => boolean;
+
+export function unmatchedRoutes(routes: Routes, registration: boolean, page: PageForPeople = () => false) {
   const r = routes as Required<Routes>;
   const cors = ['OPTIONS'];
   const table = new Map<string, string[]>([
@@ -50,10 +54,12 @@ export function unmatchedRoutes(routes: Routes, registration: boolean) {
     const allowed = allowedFor(ctx.path);
     ctx.set('cache-control', 'no-store');
     if (allowed && !allowed.includes(ctx.method)) {
-      ctx.status = 405;
       ctx.set('allow', allowed.join(', '));
+      if (page(ctx, 405)) return;
+      ctx.status = 405;
       ctx.body = { error: 'invalid_request', error_description: `method not allowed; allowed: ${allowed.join(', ')}` };
     } else {
+      if (page(ctx, 404)) return;
       ctx.status = 404;
       ctx.body = { error: 'invalid_request', error_description: 'unknown endpoint' };
     }

@@ -1,12 +1,14 @@
 // Brute-force throttling: sign-in attempts counted per username and per
 // client IP (successes given back), failed client authentications per
 // (client, IP) and per IP. Counters
-// live in the database (rate-limiter-flexible's Prisma store), so every node
-// sees the same numbers. A key that reaches its limit is refused until its
+// live in the database, so every node sees the same numbers: counted by
+// rate-limiter-flexible's Prisma store (on failures), read on every request
+// through the query layer's prepared statement (src/db/queries/rate-limits.ts). A key that reaches its limit is refused until its
 // window ends; a successful sign-in clears that username's counter.
 import { createHash } from 'node:crypto';
 import { RateLimiterPrisma, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { Db } from '../db/client.js';
+import type { RateLimitQueries } from '../db/queries/rate-limits.js';
 import type { ThrottleLimits } from '../config/index.js';
 
 // Usernames and client ids are the client's text: hash them into fixed-size keys.
@@ -23,7 +25,8 @@ export class Throttle {
   readonly #clear = new Map<string, number>();
 
   constructor(
-    private readonly db: Db,
+    db: Db,
+    private readonly counters: RateLimitQueries,
     limits: ThrottleLimits,
   ) {
     const store = (keyPrefix: string, points: number) =>
@@ -54,9 +57,7 @@ export class Throttle {
     const cacheKey = keys.join(' ');
     const clearUntil = this.#clear.get(cacheKey);
     if (clearUntil !== undefined && clearUntil > Date.now()) return 0;
-    const rows = await this.db.rateLimit.findMany({
-      where: { key: { in: keys }, OR: [{ expire: null }, { expire: { gt: new Date() } }] },
-    });
+    const rows = await this.counters.findLive(keys, new Date());
     let wait = 0;
     const limiterOf = new Map(pairs.map(([limiter], i) => [keys[i], limiter]));
     for (const row of rows) {

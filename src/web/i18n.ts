@@ -1,6 +1,7 @@
-// The words our pages say, in the languages we offer. `ui_locales` (OIDC Core
-// §3.1.2.1) wins over the browser's Accept-Language; English is the fallback.
+// The words our pages say, in the languages we offer, and which of them a
+// page is shown in (pickLocale: the one place that decides).
 import { consoleEn, consoleZhTW } from './i18n-console.js';
+import { tryEn, tryZhTW } from './i18n-try.js';
 import { learnEn, learnZhTW } from './i18n-learn.js';
 
 export const LOCALES = ['en', 'zh-TW'] as const;
@@ -23,12 +24,17 @@ const en = {
   'consent.deny': 'Deny',
   'consent.claims': 'Read these details about you: {claims}',
   cancel: 'Cancel',
+  'list.separator': ', ',
   'scope.openid': 'Know who you are (your account identifier)',
   'scope.profile': 'Read your profile: your name, username and server ID',
   'scope.email': 'Read your e-mail address',
   'scope.offline_access': 'Stay connected when you are not using it',
   'scope.buy': 'Buy items on your behalf',
   'scope.buy_history': 'Read your purchase history',
+  'claim.name': 'your name',
+  'claim.preferred_username': 'your username',
+  'claim.email': 'your e-mail address',
+  'claim.email_verified': 'whether your e-mail address is verified',
   'logout.title': 'Sign out',
   'logout.lead': 'Do you want to sign out of {host}?',
   'logout.yes': 'Yes, sign me out',
@@ -59,6 +65,10 @@ const en = {
   'error.server_error': 'Something went wrong on our side. Try again later.',
   'error.temporarily_unavailable': 'The service is busy or down for a moment. Try again later.',
   'error.other': 'The request could not be completed.',
+  'error.notFound': 'There is no page at this address.',
+  'error.methodNotAllowed': 'This page cannot be used that way. Go back to the application and start again.',
+  'error.badRequest': 'The browser sent something this page cannot read. Go back and try again.',
+  'locale.nav': 'Language',
   'callback.title': 'Authorization response',
   'callback.lead': 'The server sent the browser back to this address with:',
   'callback.next': 'Exchange the code at the token endpoint within its lifetime; it works once.',
@@ -68,6 +78,7 @@ const en = {
   'loggedOut.next':
     'There is nothing to exchange here: the client only checks that state is the one it sent with its logout request.',
   ...consoleEn,
+  ...tryEn,
   ...learnEn,
 } as const;
 
@@ -90,12 +101,17 @@ const zhTW: Record<MessageKey, string> = {
   'consent.deny': '拒絕',
   'consent.claims': '讀取您的這些資料：{claims}',
   cancel: '取消',
+  'list.separator': '、',
   'scope.openid': '知道您是誰（您的帳號識別碼）',
   'scope.profile': '查看個人資料：姓名、使用者名稱與 server ID',
   'scope.email': '查看您的電子郵件地址',
   'scope.offline_access': '在您未使用時保持連線',
   'scope.buy': '代您購買品項',
   'scope.buy_history': '查看您的購買記錄',
+  'claim.name': '姓名',
+  'claim.preferred_username': '使用者名稱',
+  'claim.email': '電子郵件地址',
+  'claim.email_verified': '電子郵件地址是否已驗證',
   'logout.title': '登出',
   'logout.lead': '要登出 {host} 嗎？',
   'logout.yes': '是，登出',
@@ -124,6 +140,10 @@ const zhTW: Record<MessageKey, string> = {
   'error.server_error': '我們這邊發生問題，請稍後再試。',
   'error.temporarily_unavailable': '服務暫時忙碌或無法使用，請稍後再試。',
   'error.other': '無法完成此請求。',
+  'error.notFound': '此網址沒有頁面。',
+  'error.methodNotAllowed': '無法以這種方式使用此頁面。請回到應用程式重新開始。',
+  'error.badRequest': '瀏覽器送出了此頁面無法讀取的內容。請返回後再試一次。',
+  'locale.nav': '語言',
   'callback.title': '授權回應',
   'callback.lead': '伺服器將瀏覽器導回此網址，並附上：',
   'callback.next': '請在有效期限內到 token 端點交換此 code；它只能使用一次。',
@@ -131,10 +151,16 @@ const zhTW: Record<MessageKey, string> = {
   'loggedOut.lead': '伺服器已將您登出，並將瀏覽器導回此網址（用戶端的 post_logout_redirect_uri），並附上：',
   'loggedOut.next': '這裡沒有需要交換的東西：用戶端只需確認 state 與它送出登出請求時的相同。',
   ...consoleZhTW,
+  ...tryZhTW,
   ...learnZhTW,
 };
 
 const catalogs: Record<Locale, Record<MessageKey, string>> = { en, 'zh-TW': zhTW };
+
+/** Every message of one language (for the tests that compare the catalogs). */
+export function messages(locale: Locale): Readonly<Record<MessageKey, string>> {
+  return catalogs[locale];
+}
 
 export type Translate = (key: MessageKey, vars?: Record<string, string>) => string;
 
@@ -156,14 +182,44 @@ function match(tag: string): Locale | undefined {
   return undefined;
 }
 
-/** ui_locales is space-separated by preference; Accept-Language is q-weighted. */
-export function pickLocale(uiLocales: unknown, acceptLanguage: string | undefined): Locale {
+/** The name of each language in itself, for the switcher. */
+export const LANGUAGE_NAMES: Record<Locale, string> = { en: 'English', 'zh-TW': '繁體中文' };
+
+/** A language tag we offer, from a switcher link or a cookie; anything else is no choice. */
+export function offeredLocale(value: unknown): Locale | undefined {
+  return typeof value === 'string' && value.length <= 35 ? match(value) : undefined;
+}
+
+/** What a person has said about their language, strongest first (see pickLocale). */
+export interface LocaleChoice {
+  /** Picked by a click on the switcher on this very page (its path): beats even ui_locales. */
+  picked?: unknown;
+  /** Picked on any page before, remembered in a cookie. */
+  remembered?: unknown;
+}
+
+/**
+ * Which language a page is shown in, in this order:
+ * 1. a click on the switcher on this page (choice.picked): the person said so
+ *    themselves, here, which is stronger than anything said on their behalf;
+ * 2. `ui_locales` (OIDC Core §3.1.2.1), space-separated by preference: the
+ *    client's word for the person, given with this very request, so it beats
+ *    a choice remembered from another page and another time;
+ * 3. the language last picked on the switcher (choice.remembered);
+ * 4. Accept-Language (RFC 9110 §12.5.4), q-weighted;
+ * 5. English.
+ */
+export function pickLocale(uiLocales: unknown, acceptLanguage: string | undefined, choice: LocaleChoice = {}): Locale {
+  const picked = offeredLocale(choice.picked);
+  if (picked) return picked;
   if (typeof uiLocales === 'string') {
     for (const tag of uiLocales.split(' ')) {
       const found = match(tag);
       if (found) return found;
     }
   }
+  const remembered = offeredLocale(choice.remembered);
+  if (remembered) return remembered;
   const weighted = (acceptLanguage ?? '')
     .split(',')
     .map((part) => {

@@ -1,11 +1,13 @@
 // Renders our pug pages. Views receive plain view-models, never library
 // objects; pug escapes every interpolation (only the library's own logout
-// form is inserted as HTML).
+// form is inserted as HTML). Every page carries the language switcher
+// (src/web/locale.ts) in the layout.
 import { join } from 'node:path';
 import pug from 'pug';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Context } from 'koa';
-import { hasMessage, pickLocale, translator, type Locale, type Translate } from './i18n.js';
+import { hasMessage, LANGUAGE_NAMES, LOCALES, pickLocale, translator, type Locale, type Translate } from './i18n.js';
+import { backTo, localeChoice } from './locale.js';
 import { ROUTES } from '../routes.js';
 
 /** The console's pages (src/console/), in views/console/. */
@@ -16,11 +18,35 @@ export type ConsolePage =
   | 'console/client-new'
   | 'console/client'
   | 'console/client-delete'
+  | 'console/try'
   | 'console/discovery'
   | 'console/inspect'
   | 'console/api';
 
 type Page = 'login' | 'consent' | 'logout' | 'logout-success' | 'error' | 'callback' | ConsolePage;
+
+/** Our own page-level problems: what the page says, by the status it answers. */
+export type Problem =
+  | 'error.expired'
+  | 'error.csrf'
+  | 'error.notFound'
+  | 'error.methodNotAllowed'
+  | 'error.badRequest'
+  | 'error.server_error'
+  | 'error.temporarily_unavailable';
+
+const PROBLEM_CODES: Record<number, string> = {
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  500: 'server_error',
+  503: 'temporarily_unavailable',
+};
+
+export interface RenderOptions {
+  /** The page the language switcher comes back to, when not this request's URL (a page answering a POST). */
+  back?: string;
+}
 
 export interface ErrorOut {
   error: string;
@@ -44,8 +70,13 @@ export class Views {
     return fn;
   }
 
+  /**
+   * The language of a page: the one place that decides (with pickLocale).
+   * `uiLocales` is the authorization or logout request's, when the page is
+   * part of one; otherwise this request's own `ui_locales` query parameter.
+   */
   locale(ctx: Context, uiLocales?: unknown): Locale {
-    return pickLocale(uiLocales ?? ctx.query.ui_locales, ctx.get('accept-language'));
+    return pickLocale(uiLocales ?? ctx.query.ui_locales, ctx.get('accept-language'), localeChoice(ctx));
   }
 
   render(
@@ -54,11 +85,26 @@ export class Views {
     locale: Locale,
     title: (t: Translate) => string,
     model: Record<string, unknown>,
+    options: RenderOptions = {},
   ): void {
     const t = translator(locale);
+    const back = encodeURIComponent(backTo(ctx, options.back));
+    const languages = LOCALES.map((l) => ({
+      locale: l,
+      name: LANGUAGE_NAMES[l],
+      href: `${ROUTES.locale}?lang=${l}&back=${back}`,
+      current: l === locale,
+    }));
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
-    ctx.body = this.#template(page)({ ...model, t, locale, title: title(t), stylesheet: ROUTES.stylesheet });
+    ctx.body = this.#template(page)({
+      ...model,
+      t,
+      locale,
+      languages,
+      title: title(t),
+      stylesheet: ROUTES.stylesheet,
+    });
   }
 
   /** OAuth errors shown to a person: what the code means, in their language. */
@@ -76,15 +122,41 @@ export class Views {
     });
   }
 
-  /** A page-level problem of our own (expired interaction, bad CSRF token). */
-  problem(ctx: Context, status: number, message: 'error.expired' | 'error.csrf'): void {
-    const locale = this.locale(ctx);
+  /**
+   * A page-level problem of our own (expired interaction, bad CSRF token,
+   * no such page, a failure): a page in the person's language, never JSON.
+   */
+  problem(
+    ctx: Context,
+    status: number,
+    message: Problem,
+    { locale = this.locale(ctx), back }: RenderOptions & { locale?: Locale } = {},
+  ): void {
     const t = translator(locale);
-    this.render(ctx, 'error', locale, () => t('error.title'), {
-      explanation: t(message),
-      error: status === 403 ? 'forbidden' : 'invalid_request',
-    });
+    this.render(
+      ctx,
+      'error',
+      locale,
+      () => t('error.title'),
+      { explanation: t(message), error: PROBLEM_CODES[status] ?? 'invalid_request' },
+      { back },
+    );
     ctx.status = status;
+  }
+
+  /** A failure by its HTTP status, as a page: for browsers on pages meant for people. */
+  failure(ctx: Context, status: number): void {
+    const message: Problem =
+      status === 404
+        ? 'error.notFound'
+        : status === 405
+          ? 'error.methodNotAllowed'
+          : status === 503
+            ? 'error.temporarily_unavailable'
+            : status >= 500
+              ? 'error.server_error'
+              : 'error.badRequest';
+    this.problem(ctx, status, message);
   }
 
   logout(ctx: KoaContextWithOIDC, form: string): void {

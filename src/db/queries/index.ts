@@ -7,18 +7,22 @@ import type pg from 'pg';
 import type { AccountQueries } from './accounts.js';
 import type { ArtifactQueries } from './artifacts.js';
 import type { RateLimitQueries } from './rate-limits.js';
+import type { TokenCheckQueries } from './token-checks.js';
 import { SqliteConnection } from './sqlite/connection.js';
 import { sqliteArtifacts } from './sqlite/artifacts.js';
 import { sqliteAccounts } from './sqlite/accounts.js';
 import { sqliteRateLimits } from './sqlite/rate-limits.js';
+import { sqliteTokenChecks } from './sqlite/token-checks.js';
 import { pgArtifacts } from './pg/artifacts.js';
 import { pgAccounts } from './pg/accounts.js';
 import { pgRateLimits } from './pg/rate-limits.js';
+import { pgTokenChecks } from './pg/token-checks.js';
 
 export interface Queries {
   artifacts: ArtifactQueries;
   accounts: AccountQueries;
   rateLimits: RateLimitQueries;
+  tokenChecks: TokenCheckQueries;
   /** Closes what these queries opened (SQLite's connection; PostgreSQL's pool belongs to the caller). */
   close(): Promise<void>;
 }
@@ -32,6 +36,7 @@ export function openQueries(source: Source): Queries {
       artifacts: sqliteArtifacts(conn),
       accounts: sqliteAccounts(conn),
       rateLimits: sqliteRateLimits(conn),
+      tokenChecks: sqliteTokenChecks(conn),
       close: async () => conn.close(),
     };
   }
@@ -39,6 +44,7 @@ export function openQueries(source: Source): Queries {
     artifacts: pgArtifacts(source.pool),
     accounts: pgAccounts(source.pool),
     rateLimits: pgRateLimits(source.pool),
+    tokenChecks: pgTokenChecks(source.pool),
     close: async () => {},
   };
 }
