@@ -3,7 +3,8 @@
 // stylesheet and no script error under the real CSP, the token inspector's
 // countdown ticks with JavaScript and still says the minutes left without it,
 // and a screenshot of each page in each language is written to
-// test-artifacts/screenshots/ (git-ignored) for a person to look at.
+// test-artifacts/screenshots/ (git-ignored) for a person to look at; axe-core
+// finds no serious or critical problem on any of them.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -11,8 +12,8 @@ import { launchChromium } from './helpers/chromium.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
 import { postForm } from './helpers/http.js';
+import { SCREENSHOTS as SHOTS, seriousViolations } from './helpers/a11y.js';
 
-const SHOTS = join(process.cwd(), 'test-artifacts', 'screenshots');
 const LOCALES = [
   ['en', 'en-US'],
   ['zh-TW', 'zh-TW'],
@@ -106,11 +107,13 @@ describe.each(LOCALES)('the teaching pages in %s', (lang, browserLocale) => {
     // The stylesheet applied: the navigation is a row, not a bulleted list.
     expect(await page.evaluate("getComputedStyle(document.querySelector('.console-nav ul')).display")).toBe('flex');
     await page.screenshot({ path: join(SHOTS, `discovery-${lang}.png`), fullPage: true });
+    expect(await seriousViolations(page)).toEqual([]);
 
     await page.goto(`${server.issuer}/console/api`);
     expect(await page.textContent('h1')).toBe(lang === 'en' ? 'API reference' : 'API 參考');
     expect(await page.locator('section.operation').count()).toBeGreaterThanOrEqual(4);
     await page.screenshot({ path: join(SHOTS, `api-${lang}.png`), fullPage: true });
+    expect(await seriousViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -137,6 +140,7 @@ describe.each(LOCALES)('the teaching pages in %s', (lang, browserLocale) => {
       lang === 'en' ? /^9 d 23:\d\d:\d\d left$/ : /^剩餘 9 天 23:\d\d:\d\d$/,
     );
     await page.screenshot({ path: join(SHOTS, `inspect-${lang}.png`), fullPage: true });
+    expect(await seriousViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   });
