@@ -73,6 +73,15 @@ export function createApp(deps: AppDeps): Koa {
   };
   app.use(errorHandler(logError, pageForPeople));
 
+  // The API is served beside the provider here, so the issuer is its address too.
+  // One document for /api/openapi.json and the console's API reference.
+  const openApi = openApiDocument({
+    issuer: config.issuer,
+    apiResource: config.apiResource,
+    buyAtTimeZone: config.api.buyAtTimeZone,
+    origin: config.issuer,
+  });
+
   // The resource API: its own error envelope, its own CORS.
   app.use(
     apiMiddleware({
@@ -82,13 +91,7 @@ export function createApp(deps: AppDeps): Koa {
       shop: deps.shop,
       buyAtTimeZone: config.api.buyAtTimeZone,
       corsOrigins: config.api.corsOrigins,
-      // The API is served beside the provider here, so the issuer is its address too.
-      openApi: openApiDocument({
-        issuer: config.issuer,
-        apiResource: config.apiResource,
-        buyAtTimeZone: config.api.buyAtTimeZone,
-        origin: config.issuer,
-      }),
+      openApi,
       log: logError,
     }),
   );
@@ -99,6 +102,13 @@ export function createApp(deps: AppDeps): Koa {
     ctx.type = 'text/css';
     ctx.set('cache-control', 'public, max-age=3600');
     ctx.body = css;
+  });
+  // The console's only script (CSP script-src 'self'): the inspect page's countdown.
+  const countdown = readFileSync(join(deps.root, 'public', 'countdown.js'));
+  router.get(ROUTES.countdownScript, (ctx) => {
+    ctx.type = 'text/javascript';
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.body = countdown;
   });
 
   // Browsers ask for it on every page; an empty answer beats a 404 in their console.
@@ -144,6 +154,7 @@ export function createApp(deps: AppDeps): Koa {
   // Any other method on these paths: 405, not the provider's 404.
   for (const path of [
     ROUTES.stylesheet,
+    ROUTES.countdownScript,
     ROUTES.favicon,
     ROUTES.healthz,
     ROUTES.metrics,
@@ -168,6 +179,8 @@ export function createApp(deps: AppDeps): Koa {
       views,
       throttle: deps.throttle,
       metrics,
+      provider,
+      openApi,
     }),
   );
   app.use(

@@ -65,6 +65,12 @@ export const ROUTES = {
   consoleCallback: '/console/callback',
   /** The "try the code flow" pages of one client: `${consoleClients}/:id${consoleTry}`, and its actions below it. */
   consoleTry: '/try',
+  /** The teaching pages (src/console/learn.ts). */
+  consoleDiscovery: '/console/discovery',
+  consoleInspect: '/console/inspect',
+  consoleApi: '/console/api',
+  /** The inspect page's countdown, progressive: the page says "in N min" without it. */
+  countdownScript: '/static/countdown.js',
 
   /** The resource API: everything under `api` is answered by src/api/routes.ts. */
   api: '/api',

@@ -5,11 +5,14 @@
 import compose from 'koa-compose';
 import type { Middleware } from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
+import type { OpenApiDocument } from '../api/openapi.js';
 import type { Clients } from '../clients/clients.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { ProviderHolder } from '../oidc/provider-holder.js';
 import type { Throttle } from '../security/throttle.js';
 import type { Views } from '../web/views.js';
 import { consoleBoundary, consoleKit, consoleNotFound } from './kit.js';
+import { learnRoutes } from './learn.js';
 import { clientRoutes } from './routes.js';
 import type { ConsoleSessions } from './sessions.js';
 import { tryFlowRoutes } from './try-flow.js';
@@ -24,11 +27,15 @@ export interface ConsoleDeps {
   views: Views;
   throttle: Throttle;
   metrics: Metrics;
+  /** The provider answering now: the token inspector reads tokens through its models. */
+  provider: ProviderHolder;
+  /** The resource API's OpenAPI document, as /api/openapi.json serves it. */
+  openApi: OpenApiDocument;
 }
 
 export function developerConsole(deps: ConsoleDeps): Middleware {
   const kit = consoleKit(deps.views, deps.sessions);
-  const routers = [clientRoutes({ kit, ...deps }), tryFlowRoutes({ kit, ...deps })];
+  const routers = [clientRoutes({ kit, ...deps }), tryFlowRoutes({ kit, ...deps }), learnRoutes({ kit, ...deps })];
   return compose([
     consoleBoundary(kit, deps.accounts),
     ...routers.map((r) => r.routes() as Middleware),

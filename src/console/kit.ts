@@ -44,7 +44,14 @@ export function consoleKit(views: Views, sessions: ConsoleSessions): ConsoleKit 
     const t = translator(locale);
     views.render(ctx, 'error', locale, () => t('error.title'), {
       explanation: t(message),
-      error: status === 404 ? 'not_found' : status === 403 ? 'forbidden' : 'invalid_request',
+      error:
+        status === 404
+          ? 'not_found'
+          : status === 403
+            ? 'forbidden'
+            : status === 503
+              ? 'temporarily_unavailable'
+              : 'invalid_request',
     });
     ctx.status = status;
   };
@@ -73,6 +80,8 @@ export function consoleKit(views: Views, sessions: ConsoleSessions): ConsoleKit 
         username: (ctx.state as State).console?.account.username,
         csrf: issueCsrf(ctx, '/', CSRF_COOKIE),
         routes: ROUTES,
+        // The navigation marks where the reader is (views/console/layout.pug).
+        currentPath: ctx.path,
         clientPath: consoleClientPath,
       });
       ctx.status = status;

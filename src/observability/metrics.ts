@@ -87,6 +87,7 @@ const KNOWN = new Set<string>([
   ROUTES.healthz,
   ROUTES.metrics,
   ROUTES.stylesheet,
+  ROUTES.countdownScript,
   ROUTES.favicon,
   ROUTES.demoCallback,
   ROUTES.demoLoggedOut,

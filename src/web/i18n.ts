@@ -2,6 +2,7 @@
 // page is shown in (pickLocale: the one place that decides).
 import { consoleEn, consoleZhTW } from './i18n-console.js';
 import { tryEn, tryZhTW } from './i18n-try.js';
+import { learnEn, learnZhTW } from './i18n-learn.js';
 
 export const LOCALES = ['en', 'zh-TW'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -78,6 +79,7 @@ const en = {
     'There is nothing to exchange here: the client only checks that state is the one it sent with its logout request.',
   ...consoleEn,
   ...tryEn,
+  ...learnEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -150,6 +152,7 @@ const zhTW: Record<MessageKey, string> = {
   'loggedOut.next': '這裡沒有需要交換的東西：用戶端只需確認 state 與它送出登出請求時的相同。',
   ...consoleZhTW,
   ...tryZhTW,
+  ...learnZhTW,
 };
 
 const catalogs: Record<Locale, Record<MessageKey, string>> = { en, 'zh-TW': zhTW };

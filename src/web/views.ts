@@ -18,7 +18,10 @@ export type ConsolePage =
   | 'console/client-new'
   | 'console/client'
   | 'console/client-delete'
-  | 'console/try';
+  | 'console/try'
+  | 'console/discovery'
+  | 'console/inspect'
+  | 'console/api';
 
 type Page = 'login' | 'consent' | 'logout' | 'logout-success' | 'error' | 'callback' | ConsolePage;
 
