@@ -4,7 +4,13 @@
 // inspector (only the signed-in account's own clients' tokens, one answer for
 // everything else), and the API reference from the OpenAPI document.
 import { startServer, type TestServer } from './helpers/server.js';
-import { UserAgent, findForm, isPage, decode, authorize, type Page } from './helpers/user-agent.js';
+import { UserAgent, findForm, decode, authorize, type Page } from './helpers/user-agent.js';
+import {
+  CODE_CLIENT,
+  createClient as createConsoleClient,
+  pageAt as page,
+  signedUp as signedUpAt,
+} from './helpers/console.js';
 import { postForm } from './helpers/http.js';
 import { travel } from './helpers/clock.js';
 
@@ -17,38 +23,17 @@ afterAll(() => server?.close());
 
 let n = 0;
 
-async function page(ua: UserAgent, path: string, init?: { method?: string; body?: URLSearchParams }): Promise<Page> {
-  const step = await ua.navigate(path, init);
-  if (!isPage(step)) throw new Error(`left the server for ${step.redirect}`);
-  return step;
-}
-
 const text = (html: string) => decode(html.replace(/<[^>]*>/g, ''));
 
-async function signedUp(lang = 'en'): Promise<{ ua: UserAgent; username: string; password: string }> {
-  const ua = new UserAgent(server.issuer, { 'accept-language': lang });
-  const username = `learner${++n}`;
-  const password = `pw-${n}-correct horse`;
-  const home = await ua.submit(await page(ua, '/console/sign-up'), '/console/sign-up', { username, password });
-  if (!isPage(home) || home.status !== 200) throw new Error('sign-up failed');
-  return { ua, username, password };
-}
+const signedUp = (lang = 'en') => signedUpAt(server.issuer, { lang, prefix: 'learner' });
 
 /** A code client made on the console's form; its id and the secret shown once. */
 async function createClient(ua: UserAgent): Promise<{ clientId: string; secret: string }> {
-  const form = findForm((await page(ua, '/console/clients/new')).html, '/console/clients');
-  const body = new URLSearchParams({
-    csrf: form.hidden.csrf ?? '',
+  const { shown, clientId, secret } = await createConsoleClient(ua, {
+    ...CODE_CLIENT,
     name: 'Learning app',
-    redirect_uris: 'http://127.0.0.1:9999/cb',
-    token_endpoint_auth_method: 'client_secret_basic',
+    scope: ['openid', 'offline_access', 'profile', 'buy'],
   });
-  for (const s of ['openid', 'offline_access', 'profile', 'buy']) body.append('scope', s);
-  for (const g of ['authorization_code', 'refresh_token']) body.append('grant_types', g);
-  body.append('response_types', 'code');
-  const shown = await page(ua, '/console/clients', { method: 'POST', body });
-  const clientId = decode(/id="client-id">([^<]*)</.exec(shown.html)?.[1] ?? '');
-  const secret = decode(/id="client-secret">([^<]*)</.exec(shown.html)?.[1] ?? '');
   if (!clientId || !secret) throw new Error(`no client made: ${shown.html.slice(0, 300)}`);
   return { clientId, secret };
 }

@@ -6,7 +6,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { startServer, type TestServer } from './helpers/server.js';
-import { UserAgent, decode, isPage, type Page } from './helpers/user-agent.js';
+import { type UserAgent, decode, isPage, type Page } from './helpers/user-agent.js';
+import {
+  CODE_CLIENT,
+  createClient as createConsoleClient,
+  csrfIn,
+  pageAt as page,
+  signedUp as signedUpAt,
+} from './helpers/console.js';
 
 const run = promisify(execFile);
 
@@ -24,46 +31,22 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-let n = 0;
+const signedUp = (lang = 'en') => signedUpAt(server.issuer, { lang, prefix: 'try' });
 
-async function page(ua: UserAgent, path: string, init?: { method?: string; body?: URLSearchParams }): Promise<Page> {
-  const step = await ua.navigate(path, init);
-  if (!isPage(step)) throw new Error(`left the server for ${step.redirect}`);
-  return step;
-}
-
-const csrfIn = (html: string) => decode(/name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '');
-
-async function signedUp(lang = 'en') {
-  const ua = new UserAgent(server.issuer, { 'accept-language': lang });
-  const username = `try${++n}`;
-  const password = `pw-${n}-correct horse`;
-  const signUp = await page(ua, '/console/sign-up');
-  const home = await ua.submit(signUp, '/console/sign-up', { username, password });
-  if (!isPage(home) || home.status !== 200) throw new Error('sign-up failed');
-  return { ua, username, password };
-}
-
+/** A code client made on the console's form, by default with the console's callback and every scope the flow asks. */
 async function createClient(
   ua: UserAgent,
   fields: { auth?: string; redirect?: string; scopes?: string[] } = {},
 ): Promise<{ clientId: string; secret?: string; page: Page }> {
-  const csrf = csrfIn((await page(ua, '/console/clients/new')).html);
-  const body = new URLSearchParams({
-    csrf,
+  const { shown, clientId, secret } = await createConsoleClient(ua, {
+    ...CODE_CLIENT,
     name: 'Try shop',
     redirect_uris: fields.redirect ?? `${server.issuer}/console/callback`,
     token_endpoint_auth_method: fields.auth ?? 'client_secret_basic',
+    scope: fields.scopes ?? ['openid', 'offline_access', 'profile', 'buy', 'buy_history'],
   });
-  for (const s of fields.scopes ?? ['openid', 'offline_access', 'profile', 'buy', 'buy_history'])
-    body.append('scope', s);
-  for (const g of ['authorization_code', 'refresh_token']) body.append('grant_types', g);
-  body.append('response_types', 'code');
-  const shown = await page(ua, '/console/clients', { method: 'POST', body });
-  const clientId = decode(/id="client-id">([^<]*)</.exec(shown.html)?.[1] ?? '');
-  const secret = /id="client-secret">([^<]*)</.exec(shown.html)?.[1];
   expect(clientId).not.toBe('');
-  return { clientId, secret: secret && decode(secret), page: shown };
+  return { clientId, secret, page: shown };
 }
 
 const tryPath = (clientId: string) => `/console/clients/${encodeURIComponent(clientId)}/try`;
@@ -458,9 +441,7 @@ describe('when the issuer URL does not reach this server', () => {
   afterAll(() => unreachable?.close());
 
   test('a step answers an explained 502 page, not a 500', async () => {
-    const ua = new UserAgent(unreachable.issuer);
-    const signUp = await page(ua, '/console/sign-up');
-    await ua.submit(signUp, '/console/sign-up', { username: `far${++n}`, password: 'long enough pw' });
+    const { ua } = await signedUpAt(unreachable.issuer, { prefix: 'far' });
     const { clientId } = await createClient(ua, { redirect: 'http://127.0.0.1:9/console/callback' });
     const start = await page(ua, tryPath(clientId));
     const state = authorizationUrl(start.html).searchParams.get('state') ?? '';

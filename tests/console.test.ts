@@ -3,7 +3,15 @@
 // re-keying and deleting clients, and what one account may do to another's.
 // The clients it makes are then used as any application would use them.
 import { startServer, type TestServer } from './helpers/server.js';
-import { UserAgent, findForm, isPage, decode, authorize, type Page } from './helpers/user-agent.js';
+import { UserAgent, findForm, isPage, decode, authorize } from './helpers/user-agent.js';
+import {
+  CODE_CLIENT,
+  createClient,
+  csrfIn,
+  formBody,
+  pageAt as page,
+  signedUp as signedUpAt,
+} from './helpers/console.js';
 import { postForm, STACK } from './helpers/http.js';
 
 let server: TestServer;
@@ -13,69 +21,10 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-let n = 0;
-
-async function page(ua: UserAgent, path: string, init?: { method?: string; body?: URLSearchParams }): Promise<Page> {
-  const step = await ua.navigate(path, init);
-  if (!isPage(step)) throw new Error(`left the server for ${step.redirect}`);
-  return step;
-}
-
 /** The console's form token, as the page at `path` hands it out. */
-async function csrfOf(ua: UserAgent, path = '/'): Promise<string> {
-  const html = (await page(ua, path)).html;
-  return decode(/name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '');
-}
-
-/** A new person with a browser, signed up and signed in. */
-async function signedUp(lang = 'en'): Promise<{ ua: UserAgent; username: string; password: string }> {
-  const ua = new UserAgent(server.issuer, { 'accept-language': lang });
-  const username = `dev${++n}`;
-  const password = `pw-${n}-correct horse`;
-  const signUp = await page(ua, '/console/sign-up');
-  const home = await ua.submit(signUp, '/console/sign-up', { username, password });
-  if (!isPage(home) || !home.html.includes(`>${lang === 'en' ? 'Your clients' : '您的用戶端'}<`))
-    throw new Error(
-      `sign-up did not land on the client list: ${isPage(home) ? home.html.slice(0, 300) : home.redirect}`,
-    );
-  return { ua, username, password };
-}
-
-interface ClientForm {
-  name?: string;
-  redirect_uris?: string;
-  scope?: string[];
-  grant_types?: string[];
-  response_types?: string[];
-  token_endpoint_auth_method?: string;
-  client_uri?: string;
-}
-
-function formBody(csrf: string, form: ClientForm): URLSearchParams {
-  const body = new URLSearchParams({ csrf });
-  for (const [name, value] of Object.entries(form)) {
-    for (const v of Array.isArray(value) ? value : [value]) body.append(name, v);
-  }
-  return body;
-}
-
-const CODE_CLIENT: ClientForm = {
-  name: 'My shop',
-  redirect_uris: 'http://127.0.0.1:9999/cb',
-  scope: ['openid', 'profile', 'buy', 'buy_history'],
-  grant_types: ['authorization_code', 'refresh_token'],
-  response_types: ['code'],
-  token_endpoint_auth_method: 'client_secret_basic',
-};
-
-/** Creates a client on the console's form; returns the page shown after it, its id and the secret shown there. */
-async function createClient(ua: UserAgent, form: ClientForm = CODE_CLIENT) {
-  const csrf = await csrfOf(ua, '/console/clients/new');
-  const shown = await page(ua, '/console/clients', { method: 'POST', body: formBody(csrf, form) });
-  const clientId = decode(/id="client-id">([^<]*)</.exec(shown.html)?.[1] ?? '');
-  const secret = /id="client-secret">([^<]*)</.exec(shown.html)?.[1];
-  return { shown, clientId, secret: secret && decode(secret) };
-}
+const csrfOf = async (ua: UserAgent, path = '/') => csrfIn((await page(ua, path)).html);
+let n = 0;
+const signedUp = (lang = 'en') => signedUpAt(server.issuer, { lang });
 
 function clientCredentials(clientId: string, secret: string) {
   return postForm(
