@@ -7,24 +7,12 @@
 // command line's item:create, the demo seed at start) stays on Prisma.
 import type { Db } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
-import type { OrderCursor, OrderRow, ShopQueries } from '../db/queries/shop.js';
+import type { ItemRow, OrderCursor, OrderRow, ShopQueries } from '../db/queries/shop.js';
 
-export interface Item {
-  itemId: string;
-  name: string;
-  imgUrl: string;
-  amount: number;
-}
+export type Item = ItemRow;
 
-export interface Order {
-  id: number;
-  txId: string;
-  itemId: string;
-  itemName: string;
-  itemImgUrl: string;
-  amount: number;
-  buyAt: Date;
-}
+/** An order as the API shows it: not whose it is, nor when the row was written. */
+export type Order = Omit<OrderRow, 'accountId' | 'createdAt'>;
 
 export type BuyResult =
   | { status: 'created' | 'replayed'; order: Order }
@@ -33,7 +21,7 @@ export type BuyResult =
 
 export interface OrderPage {
   orders: Order[];
-  next?: { buyAt: Date; id: number };
+  next?: OrderCursor;
 }
 
 export const DEMO_ITEMS: Item[] = [

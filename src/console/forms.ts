@@ -56,21 +56,7 @@ export function readClientForm(body: Body): ClientFormValues {
 
 const split = (value: string) => value.split('\n').filter(Boolean);
 
-export function toNewClient(form: ClientFormValues, ownerId: string): NewClient {
-  return {
-    name: form.name,
-    clientUri: form.clientUri || undefined,
-    redirectUris: split(form.redirectUris),
-    postLogoutRedirectUris: split(form.postLogoutRedirectUris),
-    scope: form.scopes.join(' ') || undefined,
-    grantTypes: form.grantTypes,
-    responseTypes: form.responseTypes,
-    // An unknown method is passed on for the library to refuse by name.
-    authMethod: (form.authMethod || undefined) as AuthMethod | undefined,
-    ownerId,
-  };
-}
-
+/** What an owner may change after creation: the fields both forms have. */
 export function toChanges(form: ClientFormValues): ClientChanges {
   return {
     name: form.name,
@@ -78,6 +64,17 @@ export function toChanges(form: ClientFormValues): ClientChanges {
     redirectUris: split(form.redirectUris),
     postLogoutRedirectUris: split(form.postLogoutRedirectUris),
     scope: form.scopes.join(' ') || undefined,
+  };
+}
+
+export function toNewClient(form: ClientFormValues, ownerId: string): NewClient {
+  return {
+    ...toChanges(form),
+    grantTypes: form.grantTypes,
+    responseTypes: form.responseTypes,
+    // An unknown method is passed on for the library to refuse by name.
+    authMethod: (form.authMethod || undefined) as AuthMethod | undefined,
+    ownerId,
   };
 }
 
