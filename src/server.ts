@@ -53,8 +53,8 @@ export async function runServer(config: Config, root: Logger): Promise<void> {
   const purge =
     config.purgeInterval && role.lead
       ? setInterval(() => {
-          purgeExpired(services.database.queries).then(
-            (count) => count && log.info({ count }, 'purged expired artifacts'),
+          Promise.all([purgeExpired(services.database.queries), services.consents.forgetExpired()]).then(
+            ([count, consents]) => (count || consents) && log.info({ count, consents }, 'purged expired artifacts'),
             (err: unknown) => log.warn({ err }, 'purge failed; will retry'),
           );
         }, config.purgeInterval * 1000).unref()

@@ -99,3 +99,26 @@ test('a password is stored as a scrypt hash, never as itself', async () => {
   expect(row!.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
   expect(row!.passwordHash).not.toContain('particular');
 });
+
+test('the purge forgets consents last given GRANT_TTL ago or more, keeps the others, and a forgotten one can be given again', async () => {
+  const { consents } = server.prepared;
+  const ttl = server.config.ttl.grant;
+  const user = await server.user();
+  const allowed = { scopes: ['openid', 'profile'], claims: [], resourceScopes: {} };
+  await consents.remember(user.id, 'old-client', allowed);
+  await consents.remember(user.id, 'new-client', allowed);
+  const later = new Date(Date.now() + ttl * 1000 + 1000);
+  expect(await consents.forgetExpired(new Date())).toBe(0);
+  // Given again just before the purge runs: the consent to new-client is fresh from then on.
+  await server.prepared.db.consent.updateMany({
+    where: { clientId: 'new-client' },
+    data: { updatedAt: new Date(later.getTime() - 1000) },
+  });
+  expect(await consents.forgetExpired(later)).toBe(1);
+  expect(
+    await server.prepared.db.consent.findMany({ where: { accountId: user.id }, select: { clientId: true } }),
+  ).toEqual([{ clientId: 'new-client' }]);
+  expect(await consents.find(user.id, 'old-client')).toBeUndefined();
+  await consents.remember(user.id, 'old-client', allowed);
+  expect(await consents.find(user.id, 'old-client')).toEqual(allowed);
+});

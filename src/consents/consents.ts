@@ -55,7 +55,7 @@ export class Consents {
 
   /** Adds what was just allowed to what is remembered (a union: consent only widens here). */
   async remember(accountId: string, clientId: string, allowed: Consented): Promise<void> {
-    const key = { accountId_clientId: { accountId, clientId } };
+    const key = { accountId, clientId };
     // Two consents of the same person to the same client at the same moment
     // (two browsers): the first insert wins the primary key, the other merges
     // into it on the retry. A merge lost to a concurrent update only means
@@ -70,13 +70,20 @@ export class Consents {
           claims: JSON.stringify(next.claims),
           resourceScopes: JSON.stringify(next.resourceScopes),
         };
-        if (exists) await this.db.consent.update({ where: key, data });
-        else await this.db.consent.create({ data: { accountId, clientId, ...data } });
+        // updateMany: the purge may have deleted a forgotten row since it was read.
+        const updated = exists ? (await this.db.consent.updateMany({ where: key, data })).count : 0;
+        if (!updated) await this.db.consent.create({ data: { accountId, clientId, ...data } });
         return;
       } catch (err) {
         if (attempt > 0 || !isUniqueViolation(err)) throw err;
       }
     }
+  }
+
+  /** Deletes the consents no longer remembered (last given GRANT_TTL ago or more); returns how many. */
+  async forgetExpired(now = new Date()): Promise<number> {
+    const before = new Date(now.getTime() - this.rememberSeconds * 1000);
+    return (await this.db.consent.deleteMany({ where: { updatedAt: { lte: before } } })).count;
   }
 
   async #read(accountId: string, clientId: string): Promise<{ exists: boolean; consented?: Consented }> {
