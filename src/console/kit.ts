@@ -8,7 +8,7 @@ import type { Accounts, Account } from '../accounts/accounts.js';
 import { clientFault } from '../errors/handler.js';
 import { ROUTES, consoleClientPath } from '../routes.js';
 import { checkCsrf, issueCsrf } from '../web/csrf.js';
-import { translator, type MessageKey } from '../web/i18n.js';
+import type { MessageKey } from '../web/i18n.js';
 import type { ConsolePage, Views } from '../web/views.js';
 import type { ConsoleSessions, Session } from './sessions.js';
 
@@ -39,22 +39,8 @@ export interface ConsoleKit {
 type State = { console?: SignedIn };
 
 export function consoleKit(views: Views, sessions: ConsoleSessions): ConsoleKit {
-  const problem = (ctx: Context, status: number, message: MessageKey) => {
-    const locale = views.locale(ctx);
-    const t = translator(locale);
-    views.render(ctx, 'error', locale, () => t('error.title'), {
-      explanation: t(message),
-      error:
-        status === 404
-          ? 'not_found'
-          : status === 403
-            ? 'forbidden'
-            : status === 503
-              ? 'temporarily_unavailable'
-              : 'invalid_request',
-    });
-    ctx.status = status;
-  };
+  const problem = (ctx: Context, status: number, message: MessageKey) => views.problem(ctx, status, message);
+
   return {
     views,
     sessions,

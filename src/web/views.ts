@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import pug from 'pug';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Context } from 'koa';
-import { hasMessage, LANGUAGE_NAMES, LOCALES, pickLocale, translator, type Locale, type Translate } from './i18n.js';
+import {
+  hasMessage,
+  LANGUAGE_NAMES,
+  LOCALES,
+  pickLocale,
+  translator,
+  type Locale,
+  type MessageKey,
+  type Translate,
+} from './i18n.js';
 import { backTo, localeChoice } from './locale.js';
 import { ROUTES } from '../routes.js';
 
@@ -35,11 +44,16 @@ export type Problem =
   | 'error.server_error'
   | 'error.temporarily_unavailable';
 
+/** The code an error page shows for a status of ours (OAuth's where one fits, else HTTP's name). */
 const PROBLEM_CODES: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'request_too_large',
+  429: 'too_many_requests',
   500: 'server_error',
+  502: 'bad_gateway',
   503: 'temporarily_unavailable',
 };
 
@@ -129,7 +143,7 @@ export class Views {
   problem(
     ctx: Context,
     status: number,
-    message: Problem,
+    message: MessageKey,
     { locale = this.locale(ctx), back }: RenderOptions & { locale?: Locale } = {},
   ): void {
     const t = translator(locale);
