@@ -37,7 +37,8 @@ export async function runServer(config: Config, root: Logger): Promise<void> {
           `  client_secret:            ${demo.client.client_secret}\n` +
           `  redirect_uri:             ${demo.client.redirect_uri}\n` +
           `  post_logout_redirect_uri: ${demo.client.post_logout_redirect_uri}\n` +
-          `Try: ${config.issuer}${ROUTES.oauth.authorization}?response_type=code&client_id=${demo.client.client_id}&scope=profile%20buy%20buy_history&state=unique_state_code\n\n`,
+          `Try: ${config.issuer}${ROUTES.oauth.authorization}?response_type=code&client_id=${demo.client.client_id}&scope=profile%20buy%20buy_history&state=unique_state_code\n` +
+          `Console: ${config.issuer}${ROUTES.home} (sign in as ${demo.user.username}, or create an account, and make clients of your own)\n\n`,
       );
     } else {
       const misplaced = await misplacedDemoClient(config, services);

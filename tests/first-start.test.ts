@@ -244,7 +244,7 @@ describe('PORT alone moves the issuer', () => {
     first = again = undefined;
   });
 
-  test("with only PORT set: discovery's issuer and every endpoint, the printed demo client and Try: URL are on that port", async () => {
+  test("with only PORT set: discovery's issuer and every endpoint, the printed demo client, the Try: URL and the console's address are on that port", async () => {
     const port = await freePort();
     first = await spawnServer({ PORT: String(port), ISSUER: '', ...storage() });
     const base = `http://127.0.0.1:${port}`;
@@ -270,6 +270,11 @@ describe('PORT alone moves the issuer', () => {
     const authorize = await fetch(tryUrl, { redirect: 'manual' });
     expect(authorize.status).toBe(303);
     expect(authorize.headers.get('location')).toMatch(/^\/interaction\//);
+    // And the console's address, where the demo user signs in too.
+    const consoleUrl = /\nConsole: (\S+) \(sign in as demo,/.exec(first.stdout())?.[1];
+    expect(consoleUrl).toBe(`${base}/`);
+    const home = await fetch(consoleUrl!, { headers: { accept: 'text/html' } });
+    expect([home.status, home.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
   }, 60_000);
 
   test("started again on another PORT, the same database: a warning names the demo client's old redirect URI and the command that fixes it; on its own port, no warning", async () => {
