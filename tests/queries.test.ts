@@ -330,9 +330,7 @@ describe.each(kinds)('on %s', (_name, url) => {
     const rateLimits = database.queries.rateLimits;
     const now = new Date();
     const expire = later(600);
-    const counted = await Promise.all(
-      Array.from({ length: 25 }, () => rateLimits.consume('race:one', now, expire)),
-    );
+    const counted = await Promise.all(Array.from({ length: 25 }, () => rateLimits.consume('race:one', now, expire)));
     expect(counted.map((c) => c.points).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     expect(await rateLimits.findLive(['race:one'], now)).toEqual([{ key: 'race:one', points: 25, expire }]);
     await rateLimits.delete('race:one');
@@ -346,7 +344,9 @@ describe.each(kinds)('on %s', (_name, url) => {
       clientAuthPerClient: 3,
       clientAuthPerIp: 1000,
     });
-    const waits = await Promise.all(Array.from({ length: 20 }, (_, i) => throttle.loginAttempt('Racer', `10.0.0.${i}`)));
+    const waits = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => throttle.loginAttempt('Racer', `10.0.0.${i}`)),
+    );
     expect(waits.filter((w) => w === 0)).toHaveLength(3);
     expect(waits.filter((w) => w > 0 && w <= 60)).toHaveLength(17);
     // rate-limiter-flexible's key form (keyPrefix:key), so a rolling deploy keeps the counts.
@@ -373,9 +373,9 @@ describe.each(kinds)('on %s', (_name, url) => {
     await rateLimits.reward('reward:gone', 1, now);
     await rateLimits.reward('reward:none', 1, now);
     const points = async () =>
-      (await database.db.rateLimit.findMany({ where: { key: { startsWith: 'reward:' } }, orderBy: { key: 'asc' } })).map(
-        (r) => [r.key, r.points],
-      );
+      (
+        await database.db.rateLimit.findMany({ where: { key: { startsWith: 'reward:' } }, orderBy: { key: 'asc' } })
+      ).map((r) => [r.key, r.points]);
     expect(await points()).toEqual([
       ['reward:gone', 4],
       ['reward:live', 3],
