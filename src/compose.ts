@@ -60,7 +60,7 @@ export async function compose(config: Config, log: Logger): Promise<Services> {
   const clients = new ClientStore(db, box);
   const consents = new Consents(db, config.ttl.grant);
   const views = new Views(join(ROOT, 'views'), config.env !== 'development');
-  const throttle = new Throttle(db, queries.rateLimits, config.throttle);
+  const throttle = new Throttle(queries.rateLimits, config.throttle);
   const metrics = new Metrics(database.pool);
 
   // The provider: the first one from the keys in the database now, each later

@@ -13,6 +13,7 @@ import { migrate, readMigrations } from '../src/db/migrate.js';
 import { ROOT } from '../src/root.js';
 import { sql, startPostgres, type PgServer } from './helpers/postgres.js';
 import { createLogger } from '../src/log.js';
+import { Throttle } from '../src/security/throttle.js';
 
 let pgs: PgServer | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'oidc-queries-'));
@@ -296,6 +297,93 @@ describe.each(kinds)('on %s', (_name, url) => {
     // A counter is live until the instant it expires, as the purge sees it.
     expect(await rateLimits.findLive(['read:live'], soon)).toEqual([]);
     await database.db.rateLimit.deleteMany({ where: { key: { startsWith: 'read:' } } });
+  });
+
+  test('a failure is counted on the counters Prisma wrote: a live one goes on, an expired one starts again', async () => {
+    const rateLimits = database.queries.rateLimits;
+    const soon = later(600);
+    await database.db.rateLimit.createMany({
+      data: [
+        { key: 'count:live', points: 2, expire: soon },
+        { key: 'count:gone', points: 9, expire: new Date(Date.now() - 1000) },
+      ],
+    });
+    const now = new Date();
+    const next = later(900);
+    expect(await rateLimits.consume('count:live', now, next)).toEqual({ points: 3, expire: soon });
+    expect(await rateLimits.consume('count:gone', now, next)).toEqual({ points: 1, expire: next });
+    expect(await rateLimits.consume('count:new', now, next)).toEqual({ points: 1, expire: next });
+    expect(await rateLimits.consume('count:new', now, later(1200))).toEqual({ points: 2, expire: next });
+    // Expiry is exclusive, as findLive and the purge see it: at `soon` the live counter is over.
+    expect(await rateLimits.consume('count:live', soon, next)).toEqual({ points: 1, expire: next });
+    // Prisma (the command line, the rows rate-limiter-flexible wrote) reads what the layer wrote.
+    expect(await database.db.rateLimit.findUnique({ where: { key: 'count:new' } })).toEqual({
+      key: 'count:new',
+      points: 2,
+      expire: next,
+    });
+    expect(await rateLimits.findLive(['count:new'], now)).toEqual([{ key: 'count:new', points: 2, expire: next }]);
+    await database.db.rateLimit.deleteMany({ where: { key: { startsWith: 'count:' } } });
+  });
+
+  test('concurrent failures on one key are each counted once', async () => {
+    const rateLimits = database.queries.rateLimits;
+    const now = new Date();
+    const expire = later(600);
+    const counted = await Promise.all(Array.from({ length: 25 }, () => rateLimits.consume('race:one', now, expire)));
+    expect(counted.map((c) => c.points).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(await rateLimits.findLive(['race:one'], now)).toEqual([{ key: 'race:one', points: 25, expire }]);
+    await rateLimits.delete('race:one');
+  });
+
+  test('the throttle gives 3 of 20 parallel sign-ins for one username a password check and counts all 20', async () => {
+    const throttle = new Throttle(database.queries.rateLimits, {
+      window: 60,
+      loginPerUser: 3,
+      loginPerIp: 1000,
+      clientAuthPerClient: 3,
+      clientAuthPerIp: 1000,
+    });
+    const waits = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => throttle.loginAttempt('Racer', `10.0.0.${i}`)),
+    );
+    expect(waits.filter((w) => w === 0)).toHaveLength(3);
+    expect(waits.filter((w) => w > 0 && w <= 60)).toHaveLength(17);
+    // rate-limiter-flexible's key form (keyPrefix:key), so a rolling deploy keeps the counts.
+    const rows = await database.db.rateLimit.findMany({ where: { key: { startsWith: 'login-user:' } } });
+    expect(rows.map((r) => r.points)).toEqual([20]);
+    // A good password clears the username and gives the IP its attempt back.
+    await throttle.loginSucceeded('racer', '10.0.0.0');
+    expect(await database.db.rateLimit.count({ where: { key: { startsWith: 'login-user:' } } })).toBe(0);
+    const ips = await database.db.rateLimit.findMany({ where: { key: { startsWith: 'login-ip:' } } });
+    expect(ips.map((r) => r.points).sort()).toEqual([0, ...Array(19).fill(1)]);
+    await database.db.rateLimit.deleteMany({ where: { key: { startsWith: 'login-' } } });
+  });
+
+  test('a reward takes points off a live counter only; a delete removes the counter', async () => {
+    const rateLimits = database.queries.rateLimits;
+    const now = new Date();
+    await database.db.rateLimit.createMany({
+      data: [
+        { key: 'reward:live', points: 4, expire: later(600) },
+        { key: 'reward:gone', points: 4, expire: new Date(Date.now() - 1000) },
+      ],
+    });
+    await rateLimits.reward('reward:live', 1, now);
+    await rateLimits.reward('reward:gone', 1, now);
+    await rateLimits.reward('reward:none', 1, now);
+    const points = async () =>
+      (
+        await database.db.rateLimit.findMany({ where: { key: { startsWith: 'reward:' } }, orderBy: { key: 'asc' } })
+      ).map((r) => [r.key, r.points]);
+    expect(await points()).toEqual([
+      ['reward:gone', 4],
+      ['reward:live', 3],
+    ]);
+    await rateLimits.delete('reward:live');
+    await rateLimits.delete('reward:none');
+    expect(await points()).toEqual([['reward:gone', 4]]);
+    await rateLimits.delete('reward:gone');
   });
 
   test('expired throttling counters Prisma wrote are purged, live ones stay', async () => {
