@@ -56,3 +56,15 @@ export async function testDatabase(dir: string, file: string): Promise<TestDatab
     drop: () => sql(pg.adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => {}),
   };
 }
+
+/** Rows of one read-only query, beside the application, on either database (its own short-lived connection). */
+export async function readRows(url: string, text: string): Promise<Record<string, unknown>[]> {
+  if (!url.startsWith('file:')) return sql(url, text);
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(url.slice('file:'.length), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(text).all() as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
+}
