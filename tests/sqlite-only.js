@@ -9,4 +9,8 @@ export const sqliteOnlyFiles = {
   'tests/single-use.test.ts': 'runs SQLite and its own PostgreSQL cluster side by side already',
   'tests/queries.test.ts': 'runs SQLite and its own PostgreSQL cluster side by side already',
   'tests/api-token-check.test.ts': 'runs SQLite and its own PostgreSQL cluster side by side already',
+  // About SQLite itself.
+  'tests/faults.test.ts':
+    'kill -9, the purge and SIGTERM on one node with SQLite, checked by reading the SQLite file; ' +
+    'postgres.test.ts does kill -9 and outages on PostgreSQL',
 };
