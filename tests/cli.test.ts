@@ -1,19 +1,22 @@
 // The command line as an operator runs it: `npm run --silent <command> -- ...`
-// in child processes against one SQLite file, then the server started on that
-// same file accepts what the CLI created.
+// in child processes against one database (a SQLite file, or PostgreSQL with
+// TEST_DATABASE=postgres), then the server started on that same database
+// accepts what the CLI created.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { ROOT } from '../src/root.js';
 import { COMMANDS, optionsOf, type CommandName, type CommandSpec } from '../src/cli/commands.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage } from './helpers/user-agent.js';
 import { basic } from './helpers/http.js';
+import { readRows, testDatabase, type TestDatabase } from './helpers/database.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oidc-cli-'));
-const dbEnv = { DATABASE_URL: `file:${join(dir, 'cli.db')}`, DATA_DIR: dir, LOG_LEVEL: 'silent' };
+// DATABASE_URL is set in the first beforeAll (a PostgreSQL database is made, not named).
+const dbEnv = { DATABASE_URL: '', DATA_DIR: dir, LOG_LEVEL: 'silent' };
+let database: TestDatabase | undefined;
 
 interface Run {
   code: number | null;
@@ -69,6 +72,8 @@ let user: Record<string, unknown>;
 let userRun: Run;
 
 beforeAll(async () => {
+  database = await testDatabase(dir, 'cli.db');
+  dbEnv.DATABASE_URL = database.url;
   // Sequential: the first run creates the database and DATA_DIR/secrets.json.
   flowClient = json(await cli('client:create', ['--name', 'CLI shop', '--redirect-uri', FLOW_REDIRECT]));
   userRun = await cli('user:create', [
@@ -87,6 +92,7 @@ beforeAll(async () => {
 let server: TestServer | undefined;
 afterAll(async () => {
   await server?.close();
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -351,19 +357,17 @@ test('the wrong password for the CLI account is refused at the login page', asyn
   expect(after.html).toContain('Wrong username or password.');
 });
 
-/** The SigningKey table as it is on disk, read beside the CLI (what each node reads). */
-function signingKeys(): unknown[] {
-  const db = new Database(join(dir, 'cli.db'), { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare('SELECT kid, alg, createdAt, activatedAt, retiredAt FROM "SigningKey" ORDER BY kid').all();
-  } finally {
-    db.close();
-  }
+/** The SigningKey table as it is in the database, read beside the CLI (what each node reads). */
+function signingKeys(): Promise<unknown[]> {
+  return readRows(
+    dbEnv.DATABASE_URL,
+    'SELECT kid, alg, "createdAt", "activatedAt", "retiredAt" FROM "SigningKey" ORDER BY kid',
+  );
 }
 
 test('a bare keys:rotate changes nothing: exit 2, its usage with what each choice does on stderr; the keys and the JWKS stay as they were', async () => {
   server = await running();
-  const tableBefore = signingKeys();
+  const tableBefore = await signingKeys();
   const jwksBefore = await (await fetch(`${server!.issuer}/oauth/jwks`)).json();
   expect(tableBefore.length).toBeGreaterThanOrEqual(2);
 
@@ -378,7 +382,7 @@ test('a bare keys:rotate changes nothing: exit 2, its usage with what each choic
     expect(flat).toContain(COMMANDS['keys:rotate'].options[choice].description.replace(/\s+/g, ' '));
   }
 
-  expect(signingKeys()).toEqual(tableBefore);
+  expect(await signingKeys()).toEqual(tableBefore);
   expect(await (await fetch(`${server!.issuer}/oauth/jwks`)).json()).toEqual(jwksBefore);
 });
 
@@ -477,8 +481,9 @@ test('cli -- <command> runs the command, like its own script', async () => {
 /** Runs each line as written, one after another, on a database of its own. */
 async function runAsWritten(lines: string[], extra: Record<string, string> = {}): Promise<void> {
   const own = mkdtempSync(join(tmpdir(), 'oidc-cli-examples-'));
+  const ownDatabase = await testDatabase(own, 'cli.db');
   try {
-    const env = { DATABASE_URL: `file:${join(own, 'cli.db')}`, DATA_DIR: own, LOG_LEVEL: 'silent', ...extra };
+    const env = { DATABASE_URL: ownDatabase.url, DATA_DIR: own, LOG_LEVEL: 'silent', ...extra };
     for (const line of lines) {
       const run = await sh(line, env);
       expect({ line, code: run.code, stderr: run.stderr }).toEqual({ line, code: 0, stderr: expect.any(String) });
@@ -494,6 +499,7 @@ async function runAsWritten(lines: string[], extra: Record<string, string> = {})
       }
     }
   } finally {
+    await ownDatabase.drop();
     rmSync(own, { recursive: true, force: true });
   }
 }

@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config/index.js';
 import { REQUIRED_NODE_MAJOR } from '../src/startup/node-version.js';
 import { ROOT, freePort, killAllChildren, spawnServer, type ServerProcess } from './helpers/processes.js';
 import { STACK_FRAME, type Json } from './helpers/http.js';
+import { testDatabase, type TestDatabase } from './helpers/database.js';
 
 interface Finished {
   code: number | null;
@@ -238,15 +239,22 @@ describe('PORT alone moves the issuer', () => {
 
   let first: ServerProcess | undefined;
   let again: ServerProcess | undefined;
+  // The first start's demo on whichever database the suite runs on (TEST_DATABASE).
+  let database: TestDatabase | undefined;
+  const onDatabase = () => ({ DATA_DIR: join(dir, 'data'), DATABASE_URL: database!.url });
+  beforeEach(async () => {
+    database = await testDatabase(join(dir, 'data'), 'oidc.db');
+  });
   afterEach(async () => {
     await first?.stop();
     await again?.stop();
     first = again = undefined;
+    await database?.drop();
   });
 
   test("with only PORT set: discovery's issuer and every endpoint, the printed demo client, the Try: URL and the console's address are on that port", async () => {
     const port = await freePort();
-    first = await spawnServer({ PORT: String(port), ISSUER: '', ...storage() });
+    first = await spawnServer({ PORT: String(port), ISSUER: '', ...onDatabase() });
     const base = `http://127.0.0.1:${port}`;
     const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as Json;
     expect(discovery.issuer).toBe(base);
@@ -279,12 +287,12 @@ describe('PORT alone moves the issuer', () => {
 
   test("started again on another PORT, the same database: a warning names the demo client's old redirect URI and the command that fixes it; on its own port, no warning", async () => {
     const port = await freePort();
-    first = await spawnServer({ PORT: String(port), ISSUER: '', ...storage() });
+    first = await spawnServer({ PORT: String(port), ISSUER: '', ...onDatabase() });
     const clientId = /client_id:\s+(\S+)/.exec(first.stdout())![1]!;
     await first.stop();
 
     const other = await freePort();
-    again = await spawnServer({ PORT: String(other), ISSUER: '', ...storage() });
+    again = await spawnServer({ PORT: String(other), ISSUER: '', ...onDatabase() });
     const warnings = again
       .output()
       .split('\n')
@@ -296,7 +304,7 @@ describe('PORT alone moves the issuer', () => {
     expect(again.stdout()).not.toMatch(/First start/);
     await again.stop();
 
-    again = await spawnServer({ PORT: String(port), ISSUER: '', ...storage() });
+    again = await spawnServer({ PORT: String(port), ISSUER: '', ...onDatabase() });
     expect(again.output()).not.toMatch(/warning:/);
   }, 90_000);
 });

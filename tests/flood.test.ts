@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { basic, seedToken } from './helpers/http.js';
 import { killAllChildren, npmStart, spawnServer, type ServerProcess } from './helpers/processes.js';
 import { UserAgent, findForm, isPage } from './helpers/user-agent.js';
+import { testDatabase, type TestDatabase } from './helpers/database.js';
 import { ROUTES, interactionPath } from '../src/routes.js';
 
 const PROVIDER_LIMIT = 56 * 1024;
@@ -22,6 +23,7 @@ const FORM_LIMIT = 16 * 1024;
 const JSON_LIMIT = 16 * 1024;
 
 let dir: string;
+let database: TestDatabase | undefined;
 let server: ServerProcess;
 let client: { client_id: string; client_secret: string };
 let accessToken: string;
@@ -106,9 +108,10 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } | undefined {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'oidc-flood-'));
+  database = await testDatabase(dir, 'app.db');
   server = await spawnServer(
     {
-      DATABASE_URL: `file:${join(dir, 'app.db')}`,
+      DATABASE_URL: database.url,
       DATA_DIR: dir,
       LOG_LEVEL: 'warn',
       COOKIE_KEYS: randomBytes(32).toString('base64url'),
@@ -136,6 +139,7 @@ beforeAll(async () => {
 afterAll(async () => {
   agent.destroy();
   await killAllChildren();
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 

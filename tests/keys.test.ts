@@ -14,25 +14,31 @@ import { UserAgent, authorize, isPage } from './helpers/user-agent.js';
 import type { Json } from './helpers/http.js';
 import { cli, waitFor } from './helpers/processes.js';
 import { basic } from './helpers/http.js';
+import { testDatabase, type TestDatabase } from './helpers/database.js';
 
 const INTERVAL = 1; // KEY_REFRESH_INTERVAL, seconds
 // The next tick reads a change at most INTERVAL after it; the rest is polling and a loaded machine.
 const WITHIN_MS = INTERVAL * 1000 + 1500;
 
 const dir = mkdtempSync(join(tmpdir(), 'oidc-keys-'));
-const dbEnv = { DATABASE_URL: `file:${join(dir, 'keys.db')}`, DATA_DIR: dir, KEY_REFRESH_INTERVAL: String(INTERVAL) };
+// DATABASE_URL is set in beforeAll (a PostgreSQL database is made, not named).
+const dbEnv = { DATABASE_URL: '', DATA_DIR: dir, KEY_REFRESH_INTERVAL: String(INTERVAL) };
+let database: TestDatabase | undefined;
 
 let server: TestServer;
 let client: { client_id: string; client_secret?: string };
 let user: { id: string; username: string; password: string };
 
 beforeAll(async () => {
+  database = await testDatabase(dir, 'keys.db');
+  dbEnv.DATABASE_URL = database.url;
   server = await startServer(dbEnv);
   client = await server.client();
   user = await server.user();
 });
 afterAll(async () => {
   await server.close();
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

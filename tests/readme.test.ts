@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { basic } from './helpers/http.js';
 import { cliClient, killAllChildren, spawnServer, type ServerProcess } from './helpers/processes.js';
 import { UserAgent } from './helpers/user-agent.js';
+import { testDatabase, type TestDatabase } from './helpers/database.js';
 import {
   demoFromStdout,
   README_HOST,
@@ -43,18 +44,22 @@ const MORE = 'Discovery, introspection, revocation, userinfo, refresh, client cr
 const API = 'The resource API';
 
 const dirs: string[] = [];
+const databases: TestDatabase[] = [];
 async function demoServer(
   extra: Record<string, string> = {},
 ): Promise<{ server: ServerProcess; demo: Demo; env: Record<string, string> }> {
   const dir = mkdtempSync(join(tmpdir(), 'readme-'));
   dirs.push(dir);
-  const env = { DATABASE_URL: `file:${dir}/oidc.db`, DATA_DIR: dir, LOG_LEVEL: 'warn' };
+  const database = await testDatabase(dir, 'oidc.db');
+  databases.push(database);
+  const env = { DATABASE_URL: database.url, DATA_DIR: dir, LOG_LEVEL: 'warn' };
   const server = await spawnServer({ ...env, SEED_DEMO: 'true', ...extra });
   return { server, demo: demoFromStdout(server.stdout()), env };
 }
 
 afterAll(async () => {
   await killAllChildren();
+  for (const database of databases) await database.drop();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 

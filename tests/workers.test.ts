@@ -23,12 +23,14 @@ import {
   type ServerProcess,
 } from './helpers/processes.js';
 import { UserAgent, authorize } from './helpers/user-agent.js';
+import { testDatabase, type TestDatabase } from './helpers/database.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9999/cb';
 const FRESH = { connection: 'close' };
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
 let dir: string;
+let database: TestDatabase | undefined;
 let server: ServerProcess;
 let env: Record<string, string>;
 let workerPids: number[];
@@ -96,9 +98,10 @@ async function code(client: Registered, user: Person): Promise<{ value: string; 
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'oidc-workers-'));
+  database = await testDatabase(dir, 'app.db');
   env = {
     WORKERS: '2',
-    DATABASE_URL: `file:${join(dir, 'app.db')}`,
+    DATABASE_URL: database.url,
     DATA_DIR: dir,
     LOG_LEVEL: 'info',
     COOKIE_KEYS: randomBytes(32).toString('base64url'),
@@ -117,6 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAllChildren();
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 

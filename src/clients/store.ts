@@ -6,6 +6,7 @@
 import type { ClientMetadata } from 'oidc-provider';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secret-box.js';
+import { storableKey } from '../db/keys.js';
 
 // The library looks its client up on every token, introspection and
 // revocation request. Clients change rarely: a found client is kept in
@@ -23,6 +24,8 @@ export class ClientStore {
   ) {}
 
   async #load(clientId: string) {
+    // A client_id from a request can be any string.
+    if (!storableKey(clientId)) return undefined;
     const hit = this.#cache.get(clientId);
     if (hit && hit.until > Date.now()) return hit;
     const row = await this.db.oidcClient.findUnique({ where: { clientId } });

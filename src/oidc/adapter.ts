@@ -7,6 +7,7 @@
 import Provider, { type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Artifact, ArtifactQueries } from '../db/queries/artifacts.js';
 import type { Queries } from '../db/queries/index.js';
+import { storableKey } from '../db/keys.js';
 import type { ClientStore } from '../clients/store.js';
 import { lostRace, lostRegistrationTokenRace } from './single-use.js';
 
@@ -38,15 +39,19 @@ class ArtifactAdapter implements Adapter {
     });
   }
 
+  // Ids, uids and user codes come from requests (a token, a cookie, a form field): any string at all.
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!storableKey(id)) return undefined;
     return payloadOf(await this.artifacts.find(this.model, id));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!storableKey(uid)) return undefined;
     return payloadOf(await this.artifacts.findByUid(this.model, uid));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (!storableKey(userCode)) return undefined;
     return payloadOf(await this.artifacts.findByUserCode(this.model, userCode));
   }
 

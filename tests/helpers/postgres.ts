@@ -31,6 +31,20 @@ export interface PgServer {
   recover(): Promise<void>;
   stop(): Promise<void>;
   describe: string;
+  /**
+   * What another process needs to make databases on this server
+   * (tests/helpers/database.ts, for the whole suite on PostgreSQL).
+   */
+  shared: SharedPg;
+}
+
+/** A PostgreSQL server's admin URL, and the URL (any database name) the application connects with. */
+export interface SharedPg {
+  adminUrl: string;
+  /** The application's URL; its path is replaced with the database's name. */
+  appUrl: string;
+  /** The role that owns each new database, when the admin is not the application. */
+  owner?: string;
 }
 
 /** The directory holding initdb, pg_ctl and postgres: PG_BIN, pg_config --bindir, or the newest /usr/lib/postgresql/<n>/bin. */
@@ -59,12 +73,12 @@ async function findBinaries(): Promise<{ bin?: string; looked: string[] }> {
   return { looked };
 }
 
-export async function startPostgres(): Promise<PgServer> {
+export async function startPostgres(opts: { maxConnections?: number } = {}): Promise<PgServer> {
   const external = process.env.TEST_PG_URL;
-  return external ? useExternal(external) : ownCluster();
+  return external ? useExternal(external) : ownCluster(opts.maxConnections ?? 100);
 }
 
-async function ownCluster(): Promise<PgServer> {
+async function ownCluster(maxConnections: number): Promise<PgServer> {
   const { bin, looked } = await findBinaries();
   if (!bin) {
     throw new Error(
@@ -102,7 +116,7 @@ async function ownCluster(): Promise<PgServer> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${(err as Error).message}`);
   }
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=${maxConnections}`;
   const start = async () => {
     await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', options, 'start']);
   };
@@ -121,6 +135,7 @@ async function ownCluster(): Promise<PgServer> {
   return {
     adminUrl,
     describe: `own cluster (${bin}) on 127.0.0.1:${port}`,
+    shared: { adminUrl, appUrl: `postgresql://app:app@127.0.0.1:${port}/postgres`, owner: 'app' },
     async createDatabase(name) {
       await sql(adminUrl, `CREATE DATABASE ${name} OWNER app`);
       return `postgresql://app:app@127.0.0.1:${port}/${name}`;
@@ -147,8 +162,12 @@ async function useExternal(url: string): Promise<PgServer> {
   const relay = new Relay(target.hostname, Number(target.port || 5432));
   await relay.listen(await freePort());
   const created: string[] = [];
+  const relayed = new URL(url);
+  relayed.hostname = '127.0.0.1';
+  relayed.port = String(relay.port);
   return {
     adminUrl: url,
+    shared: { adminUrl: url, appUrl: relayed.href },
     describe: `TEST_PG_URL (${target.hostname}:${target.port || 5432}) through a relay on 127.0.0.1:${relay.port}`,
     async createDatabase(name) {
       // A shared server may still hold a database from an earlier run that could not clean up.

@@ -1,5 +1,6 @@
 // Starts the real application in-process on a free loopback port, on its own
-// SQLite file, exactly as src/main.ts wires it (minus the process signals),
+// SQLite file (or, with TEST_DATABASE=postgres, its own PostgreSQL database:
+// tests/helpers/database.ts) unless the test gives a DATABASE_URL, exactly as src/main.ts wires it (minus the process signals),
 // key refresh included.
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { createApp } from '../../src/app.js';
 import { closeDatabase } from '../../src/db/client.js';
 import type { ClientMetadata } from 'oidc-provider';
 import type { NewClient } from '../../src/clients/clients.js';
+import { testDatabase } from './database.js';
 
 export interface TestServer {
   issuer: string;
@@ -42,10 +44,12 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
+  // A database of its own unless the test shares one (env.DATABASE_URL): that one is the test's to remove.
+  const own = env.DATABASE_URL ? undefined : await testDatabase(dir, 'test.db');
   const config = loadConfig({
     NODE_ENV: 'test',
     ISSUER: issuer,
-    DATABASE_URL: `file:${join(dir, 'test.db')}`,
+    ...(own && { DATABASE_URL: own.url }),
     DATA_DIR: dir,
     SEED_DEMO: 'false',
     LOG_LEVEL: 'silent',
@@ -90,6 +94,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await prepared.keyRefresh.stop();
       await closeDatabase(prepared.database);
+      await own?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
