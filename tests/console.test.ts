@@ -406,6 +406,19 @@ describe('forms and failures', () => {
     expect((await page(ua, '/')).html).toContain('You have no clients yet.');
   });
 
+  test('a NUL in a client id or a username (which PostgreSQL cannot compare) is an unknown client or a wrong password, not a 500', async () => {
+    const { ua } = await signedUp();
+    const client = await ua.request('/console/clients/a%00b');
+    expect(client.status).toBe(404);
+    expect(await client.text()).toContain('There is no such client among yours.');
+    const stranger = new UserAgent(server.issuer);
+    const signIn = await stranger.submit(await page(stranger, '/'), '/console/sign-in', {
+      username: 'a\u0000b',
+      password: 'whatever it is',
+    });
+    expect(isPage(signIn) && [signIn.status, signIn.html.includes('Wrong username or password.')]).toEqual([401, true]);
+  });
+
   test('unknown console paths, wrong methods and oversized forms answer HTML pages, never JSON or a stack trace', async () => {
     const { ua } = await signedUp('zh-TW');
     const cases: [string, string, URLSearchParams | undefined, number][] = [

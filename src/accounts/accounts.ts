@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
 import type { AccountQueries, PublicAccount } from '../db/queries/accounts.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { storableKey } from '../db/keys.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 
 /** An account as the rest of the code sees it: never its password hash. */
@@ -78,7 +79,9 @@ export class Accounts {
 
   /** The account when the password is right; undefined otherwise, in the same time either way. */
   async authenticate(username: string, password: string): Promise<Account | undefined> {
-    const row = username.length <= 64 ? await this.db.account.findUnique({ where: { username } }) : null;
+    // A name no account can have (too long, or a NUL PostgreSQL cannot compare) is not looked up.
+    const row =
+      username.length <= 64 && storableKey(username) ? await this.db.account.findUnique({ where: { username } }) : null;
     const ok = await verifyPassword(password, row?.passwordHash ?? (await dummyHash()));
     return row && ok ? toAccount(row) : undefined;
   }

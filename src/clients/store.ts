@@ -91,6 +91,7 @@ export class ClientStore {
 
   /** One client of a console account, with its secret; undefined when it is someone else's or gone. */
   async findOwned(ownerId: string, clientId: string): Promise<ClientMetadata | undefined> {
+    if (!storableKey(clientId)) return undefined;
     const row = await this.db.oidcClient.findFirst({ where: { clientId, ownerId }, select: { clientId: true } });
     return row ? this.find(row.clientId) : undefined;
   }
