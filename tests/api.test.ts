@@ -339,6 +339,8 @@ describe('POST /api/items/buy and GET /api/orders (購買品項, 購買記錄)',
   test('an unknown item_id → 404 envelope, and no order', async () => {
     const own = await seedToken('buy buy_history');
     expectEnvelopeError(await buy(own.token, 'NO_SUCH_ITEM', 'T404'), 404, /item_id/);
+    // One PostgreSQL cannot even compare (a NUL): unknown just the same, not a 500.
+    expectEnvelopeError(await buy(own.token, 'ITEM\u0000001', 'T404NUL'), 404, /item_id/);
     expect(await allOrders(own.token)).toEqual([]);
   });
 

@@ -7,6 +7,7 @@
 // command line's item:create, the demo seed at start) stays on Prisma.
 import type { Db } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { storableKey } from '../db/keys.js';
 import type { ItemRow, OrderCursor, OrderRow, ShopQueries } from '../db/queries/shop.js';
 
 export type Item = ItemRow;
@@ -72,7 +73,8 @@ export class Shop {
   async buy(accountId: string, txId: string, itemId: string, buyAt: Date): Promise<BuyResult> {
     const existing = await this.#order(accountId, txId);
     if (existing) return { status: existing.itemId === itemId ? 'replayed' : 'conflict', order: existing };
-    const item = await this.queries.findItem(itemId);
+    // An item_id no item can have (a NUL PostgreSQL cannot compare) is not looked up.
+    const item = storableKey(itemId) ? await this.queries.findItem(itemId) : undefined;
     if (!item) return { status: 'no_item' };
     try {
       const order = await this.queries.insertOrder({
