@@ -102,6 +102,7 @@ export async function compose(config: Config, log: Logger): Promise<Services> {
       (metadata) => provider.current.Client.validate(metadata),
       clients,
       offeredResponseTypes(config),
+      config.issuer,
     ),
     consoleSessions: new ConsoleSessions(queries.artifacts, config.ttl.session),
     consents,

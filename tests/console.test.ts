@@ -225,6 +225,10 @@ describe('clients', () => {
       'A redirect URI may not contain a # fragment (RFC 6749 §3.1.2): https://app.example/cb#frag',
     ],
     ['not a uri', 'Not an absolute URI: not a uri'],
+    [
+      'http://app.example/cb',
+      'Plain http is allowed only to this machine (127.0.0.1, localhost) or to this server; use https: http://app.example/cb',
+    ],
   ])('redirect URI %s is refused with a message next to the field, and nothing is created', async (uri, message) => {
     const { ua } = await signedUp();
     const { shown, clientId } = await createClient(ua, { ...CODE_CLIENT, redirect_uris: uri });
@@ -255,6 +259,35 @@ describe('clients', () => {
     await expect(server.client({ redirectUris: ['https://a.example/cb#x'] })).rejects.toThrow(
       'may not have a fragment',
     );
+    await expect(server.client({ postLogoutRedirectUris: ['http://a.example/bye'] })).rejects.toThrow(
+      'post_logout_redirect_uris: "http://a.example/bye": plain http is allowed only to this machine',
+    );
+    // Plain http to this machine, or to this server itself (here on http), is a development setup: allowed.
+    for (const uri of [
+      'http://127.0.0.1:8080/cb',
+      'http://localhost/cb',
+      'http://[::1]:3000/cb',
+      `${server.issuer}/console/callback`,
+    ])
+      await expect(server.client({ redirectUris: [uri] })).resolves.toMatchObject({ redirect_uris: [uri] });
+  });
+
+  test('the grant types stored are the ones in force: `code` brings authorization_code, which nothing else keeps', async () => {
+    const { ua } = await signedUp();
+    const { clientId, shown } = await createClient(ua, {
+      ...CODE_CLIENT,
+      grant_types: ['client_credentials'],
+      response_types: ['code'],
+    });
+    expect(clientId).not.toBe('');
+    expect(shown.html).toContain('<code>client_credentials authorization_code</code>');
+    const none = await createClient(ua, {
+      ...CODE_CLIENT,
+      grant_types: ['authorization_code', 'client_credentials'],
+      response_types: [],
+    });
+    // No response type: the form's default, code, as before; then authorization_code stays.
+    expect(none.shown.html).toContain('<code>authorization_code client_credentials</code>');
   });
 
   test('editing redirect URIs and scopes takes effect at the authorization endpoint at once', async () => {

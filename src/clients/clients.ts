@@ -64,6 +64,7 @@ export type ClientProblem =
   | 'uriInvalid'
   | 'uriFragment'
   | 'uriScheme'
+  | 'uriInsecure'
   | 'responseTypeNotOffered'
   | 'rejected';
 
@@ -99,7 +100,7 @@ const FIELD_OF_METADATA: [string, ClientField][] = [
  * URI without a fragment, never a script or data scheme (a browser would run
  * it in the provider's hands).
  */
-function checkUris(uris: string[], field: ClientField): void {
+function checkUris(uris: string[], field: ClientField, redirects?: { issuerOrigin: string }): void {
   const name = FIELD_OF_METADATA.find(([, f]) => f === field)?.[0] ?? field;
   for (const uri of uris) {
     let url: URL;
@@ -118,8 +119,21 @@ function checkUris(uris: string[], field: ClientField): void {
     }
     if (uri.includes('#'))
       throw new ClientError(`${name}: "${uri}": a redirect URI may not have a fragment`, field, 'uriFragment', uri);
+    // A code or a logout state sent in clear over the network is anyone's
+    // (RFC 6749 §3.1.2.1, RFC 9700 §2.1): plain http only to this machine
+    // (a native or development app, RFC 8252 §7.3) or to this server's own
+    // origin (its demo and console pages, when it runs on http itself).
+    if (redirects && url.protocol === 'http:' && !LOOPBACK.has(url.hostname) && url.origin !== redirects.issuerOrigin)
+      throw new ClientError(
+        `${name}: "${uri}": plain http is allowed only to this machine (127.0.0.1, [::1], localhost) or to this server; use https`,
+        field,
+        'uriInsecure',
+        uri,
+      );
   }
 }
+
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /**
  * The library's own check of client metadata (`provider.Client.validate`),
@@ -133,13 +147,19 @@ export class Clients {
     private readonly store: ClientStore,
     /** What the provider offers (src/config/response-types.ts); the console lists them. */
     readonly responseTypesOffered: readonly string[],
-  ) {}
+    /** This server's issuer: redirects to its own origin may be plain http when it is. */
+    issuer: string,
+  ) {
+    this.#redirects = { issuerOrigin: new URL(issuer).origin };
+  }
+
+  readonly #redirects: { issuerOrigin: string };
 
   /** Returns the stored metadata including the secret: the only time it is shown. */
   async create(input: NewClient): Promise<ClientMetadata> {
     if (!input.name.trim()) throw new ClientError('name: required', 'name', 'required');
-    if (!input.resourceServer) checkUris(input.redirectUris, 'redirectUris');
-    checkUris(input.postLogoutRedirectUris ?? [], 'postLogoutRedirectUris');
+    if (!input.resourceServer) checkUris(input.redirectUris, 'redirectUris', this.#redirects);
+    checkUris(input.postLogoutRedirectUris ?? [], 'postLogoutRedirectUris', this.#redirects);
     if (input.clientUri) checkUris([input.clientUri], 'clientUri');
     const responseTypes = (input.resourceServer ? [] : [...new Set(input.responseTypes ?? [])]) as ResponseType[];
     // Client.validate would refuse these too, but it checks grant_types
@@ -167,12 +187,17 @@ export class Clients {
           ? grantTypesFor(responseTypes)
           : [...DEFAULT_GRANT_TYPES];
     const authMethod = input.authMethod ?? DEFAULT_AUTH_METHOD;
+    const finalResponseTypes = responseTypes.length
+      ? responseTypes
+      : grantTypes.includes('authorization_code')
+        ? (['code'] as ResponseType[])
+        : [];
     const metadata: ClientMetadata = {
       client_id: randomBytes(18).toString('base64url'),
       client_name: input.name,
       redirect_uris: input.resourceServer ? [] : input.redirectUris,
-      grant_types: grantTypes,
-      response_types: responseTypes.length ? responseTypes : grantTypes.includes('authorization_code') ? ['code'] : [],
+      grant_types: inForce(grantTypes, finalResponseTypes),
+      response_types: finalResponseTypes,
       token_endpoint_auth_method: authMethod,
       ...(authMethod === 'none' ? {} : { client_secret: randomBytes(32).toString('base64url') }),
       ...(input.clientUri ? { client_uri: input.clientUri } : {}),
@@ -200,8 +225,8 @@ export class Clients {
   async update(ownerId: string, clientId: string, changes: ClientChanges): Promise<ClientMetadata> {
     const current = await this.owned(ownerId, clientId);
     if (!changes.name.trim()) throw new ClientError('name: required', 'name', 'required');
-    checkUris(changes.redirectUris, 'redirectUris');
-    checkUris(changes.postLogoutRedirectUris ?? [], 'postLogoutRedirectUris');
+    checkUris(changes.redirectUris, 'redirectUris', this.#redirects);
+    checkUris(changes.postLogoutRedirectUris ?? [], 'postLogoutRedirectUris', this.#redirects);
     if (changes.clientUri) checkUris([changes.clientUri], 'clientUri');
     const { client_uri: _uri, scope: _scope, post_logout_redirect_uris: _logout, ...kept } = current;
     const metadata: ClientMetadata = {
@@ -254,6 +279,22 @@ export class Clients {
  * authorization_code (and gets refresh_token, as every code client here),
  * an `id_token` or `token` from the authorization endpoint needs implicit.
  */
+/**
+ * The grants the library will give a client with these response types: it
+ * adds authorization_code for `code` and implicit for `id_token`/`token`,
+ * and drops each without them (lib/helpers/client_schema.js). Stored the
+ * same way, what the console and the command line show is what is in force.
+ */
+function inForce(grantTypes: string[], responseTypes: string[]): string[] {
+  const parts = new Set(responseTypes.flatMap((rt) => rt.split(' ')));
+  const grants = new Set(grantTypes);
+  if (parts.has('code')) grants.add('authorization_code');
+  else grants.delete('authorization_code');
+  if (parts.has('id_token') || parts.has('token')) grants.add('implicit');
+  else grants.delete('implicit');
+  return [...grants];
+}
+
 function grantTypesFor(responseTypes: string[]): string[] {
   const parts = new Set(responseTypes.flatMap((rt) => rt.split(' ')));
   return [

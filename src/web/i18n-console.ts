@@ -45,7 +45,7 @@ export const consoleEn = {
   'console.client.clientUri': 'Client URI (its home page, optional)',
   'console.client.redirectUris': 'Redirect URIs',
   'console.client.redirectUrisHelp':
-    'One per line: absolute https:// (or http://localhost) addresses, without a # fragment.',
+    'One per line: absolute https:// addresses (plain http only to 127.0.0.1, localhost or this server), without a # fragment.',
   'console.client.postLogoutRedirectUris': 'Post-logout redirect URIs (optional)',
   'console.client.scopes': 'Scopes it may ask for',
   'console.client.grantTypes': 'Grant types',
@@ -73,6 +73,8 @@ export const consoleEn = {
   'console.client.problem.uriInvalid': 'Not an absolute URI: {detail}',
   'console.client.problem.uriFragment': 'A redirect URI may not contain a # fragment (RFC 6749 §3.1.2): {detail}',
   'console.client.problem.uriScheme': 'This scheme cannot receive a redirect: {detail}',
+  'console.client.problem.uriInsecure':
+    'Plain http is allowed only to this machine (127.0.0.1, localhost) or to this server; use https: {detail}',
   'console.client.problem.responseTypeNotOffered': 'This server does not offer that response type: {detail}',
   'console.client.problem.rejected': 'The server refused this value: {detail}',
 } as const;
@@ -118,7 +120,8 @@ export const consoleZhTW: Record<keyof typeof consoleEn, string> = {
   'console.client.name': '名稱',
   'console.client.clientUri': '用戶端 URI（其首頁，選填）',
   'console.client.redirectUris': '重新導向 URI',
-  'console.client.redirectUrisHelp': '每行一個：絕對的 https://（或 http://localhost）位址，不可含 # 片段。',
+  'console.client.redirectUrisHelp':
+    '每行一個：絕對的 https:// 位址（未加密的 http 僅限 127.0.0.1、localhost 或本伺服器），不可含 # 片段。',
   'console.client.postLogoutRedirectUris': '登出後重新導向 URI（選填）',
   'console.client.scopes': '可要求的 scope',
   'console.client.grantTypes': '授權類型（grant types）',
@@ -145,6 +148,8 @@ export const consoleZhTW: Record<keyof typeof consoleEn, string> = {
   'console.client.problem.uriInvalid': '不是絕對 URI：{detail}',
   'console.client.problem.uriFragment': '重新導向 URI 不可含 # 片段（RFC 6749 §3.1.2）：{detail}',
   'console.client.problem.uriScheme': '此 scheme 無法接收重新導向：{detail}',
+  'console.client.problem.uriInsecure':
+    '只有本機（127.0.0.1、localhost）或本伺服器可使用未加密的 http；請改用 https：{detail}',
   'console.client.problem.responseTypeNotOffered': '本伺服器不提供此回應類型：{detail}',
   'console.client.problem.rejected': '伺服器拒絕了此值：{detail}',
 };
