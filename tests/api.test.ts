@@ -682,6 +682,42 @@ describe('an expired access token (ACCESS_TOKEN_TTL=2)', () => {
 
 // --- OpenID Connect clients and resource indicators -------------------------------
 
+describe('sender-constrained tokens (RFC 9449, DPoP)', () => {
+  test('an access token bound to a DPoP key is refused when presented as a plain Bearer token (§7.1): the key is the point', async () => {
+    const c = await server.client({ redirectUris: [REDIRECT_URI] });
+    const user = await server.user();
+    const config = await client.discovery(
+      new URL(server.issuer),
+      c.client_id,
+      c.client_secret,
+      client.ClientSecretBasic(c.client_secret!),
+      { execute: [client.allowInsecureRequests] },
+    );
+    const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair());
+    const pkceCodeVerifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'profile buy buy_history',
+      code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
+      code_challenge_method: 'S256',
+      state: 'dpop',
+    });
+    const { callback } = await authorize(new UserAgent(server.issuer), url.href, { ...user, consent: 'allow' });
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      callback,
+      { pkceCodeVerifier, expectedState: 'dpop' },
+      undefined,
+      { DPoP },
+    );
+    expect(tokens.token_type).toBe('dpop');
+    for (const path of ['/api/me', '/api/orders']) expectInvalidToken(await call(path, { token: tokens.access_token }));
+    // The same flow without DPoP: a Bearer token, which works.
+    const plain = await seedToken('profile');
+    expect((await call('/api/me', { token: plain.token })).status).toBe(200);
+  });
+});
+
 describe('tokens and audiences (RFC 8707)', () => {
   test('an OpenID Connect client (openid-client) asking "openid profile buy buy_history" with no resource: its access token works at /oauth/userinfo and at /api/me, /api/items/buy and /api/orders', async () => {
     const c = await server.client({ redirectUris: [REDIRECT_URI] });

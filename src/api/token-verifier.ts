@@ -8,6 +8,9 @@
 //    there for the same client and account) — no HTTP round trip, no cache;
 //  - over RFC 7662 introspection, when the API is a process of its own, with
 //    its own client credentials and a short, bounded cache.
+// Either way only plain bearer tokens: a token bound to a key (DPoP, RFC 9449;
+// a certificate, RFC 8705) is good only with a proof of that key, which this
+// API does not check, so it must refuse it (RFC 9449 §7.1), not take it as Bearer.
 import type Provider from 'oidc-provider';
 import type { AdapterPayload } from 'oidc-provider';
 import type { ProviderHolder } from '../oidc/provider-holder.js';
@@ -62,7 +65,7 @@ async function userToken(provider: Provider, checks: TokenCheckQueries, value: s
   const rows = await checks.accessToken(value);
   if (!rows) return undefined;
   const token = await judge<AccessToken>(provider.AccessToken, rows.token);
-  if (!token?.exp || !token.clientId) return undefined;
+  if (!token?.exp || !token.clientId || token.isSenderConstrained()) return undefined;
   // AccessToken.find's session binding (lib/models/token_helpers.js checkSessionBinding).
   if (token.expiresWithSession) {
     const session = await judge<InstanceType<Provider['Session']>>(provider.Session, rows.session);
@@ -96,7 +99,7 @@ export function inProcessVerifier(holder: ProviderHolder, checks: TokenCheckQuer
       // up only so that the API can say that this is what it was given
       // (introspection reports them the same way: active, no sub).
       const own = await provider.ClientCredentials.find(value);
-      if (!own?.exp || !own.clientId) return undefined;
+      if (!own?.exp || !own.clientId || own.isSenderConstrained()) return undefined;
       return { clientId: own.clientId, scopes: own.scopes, aud: own.aud, exp: own.exp };
     },
   };
@@ -147,6 +150,7 @@ export function introspectionVerifier(opts: IntrospectionOptions): TokenVerifier
     if (
       body.active !== true ||
       body.token_type !== 'Bearer' ||
+      body.cnf !== undefined ||
       typeof body.exp !== 'number' ||
       typeof body.client_id !== 'string'
     ) {
