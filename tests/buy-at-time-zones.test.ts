@@ -93,6 +93,14 @@ describe('BUY_AT_TIME_ZONE=America/New_York (DST)', () => {
     });
   });
 
+  test('a time the spring change skips (2024-03-10 02:30) takes the offset from before the gap: 03:30 EDT, as RFC 5545 §3.3.5 and Temporal read it', async () => {
+    const got = await recorded(server, token, [
+      ['NY_GAP', '2024-03-10 02:30:00'],
+      ['NY_GAP_START', '2024-03-10 02:00:00'],
+    ]);
+    expect(got).toMatchObject({ NY_GAP: utc('2024-03-10T07:30:00Z'), NY_GAP_START: utc('2024-03-10T07:00:00Z') });
+  });
+
   test('across the autumn change (2023-11-05): 00:30 is EDT, 02:30 is EST, and the repeated 01:30 is read as its first (EDT) occurrence', async () => {
     const got = await recorded(server, token, [
       ['NY_FALL_BEFORE', '2023-11-05 00:30:00'],

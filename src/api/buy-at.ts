@@ -10,7 +10,8 @@ export const ISO_BUY_AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d
 // Purchases are recorded, not scheduled: nothing before this, nothing more than a day ahead
 // (a day covers any client clock in any time zone sending its local "now").
 const EARLIEST = Date.UTC(2000, 0, 1);
-const AHEAD_MS = 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+const AHEAD_MS = DAY_MS;
 
 /** The accepted window, in the words the API's error messages use. */
 export const BUY_AT_WINDOW = 'from 2000-01-01 00:00:00 UTC to 24 hours after now';
@@ -68,9 +69,15 @@ export function parseBuyAt(text: string, timeZone: string, now = Date.now()): Bu
   if (!validParts(y, mo, d, h, mi, s)) return { problem: 'format' };
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
   if (!iso) {
-    // Plain wall-clock time in timeZone. Two passes settle the offset across a DST change.
-    const first = wall - zoneOffset(timeZone, wall);
-    ms = wall - zoneOffset(timeZone, first);
+    // Plain wall-clock time in timeZone. Across a change of offset it is read
+    // as RFC 5545 §3.3.5 and Temporal's "compatible" read it: a time the
+    // change repeats (autumn) is its first occurrence; a time it skips
+    // (spring) takes the offset from before the gap, so 02:30 in New York's
+    // gap is 03:30 EDT. The offsets a day before and after bracket the change.
+    const before = zoneOffset(timeZone, wall - DAY_MS);
+    const after = zoneOffset(timeZone, wall + DAY_MS);
+    const exact = [wall - before, wall - after].filter((t) => zoneOffset(timeZone, t) === wall - t);
+    ms = exact.length ? Math.min(...exact) : wall - before;
   } else {
     const [, , , , , , , decimals, zone = 'Z'] = iso;
     const fraction = decimals ? Math.floor(Number(`0${decimals}`) * 1000) : 0;
