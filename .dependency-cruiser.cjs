@@ -5,7 +5,7 @@
 //   top       entry points and wiring: src/main.ts, start.ts, server.ts, workers.ts, compose.ts (the composition
 //             root), app.ts, setup.ts, serve.ts;
 //             src/api/main.ts and server.ts (the API's own process); src/cli/
-//   features  src/interactions/ (pages), src/console/ (to come), src/api/ (the resource API)
+//   features  src/interactions/ (pages), src/console/ (the developer console), src/api/ (the resource API)
 //   provider  src/oidc/
 //   services  src/accounts/, src/consents/, src/clients/, src/web/ (what every page shares:
 //             views, i18n, CSRF, the HTML error page), src/security/, src/observability/, src/errors/
