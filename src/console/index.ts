@@ -34,7 +34,7 @@ export interface ConsoleDeps {
 }
 
 export function developerConsole(deps: ConsoleDeps): Middleware {
-  const kit = consoleKit(deps.views, deps.sessions);
+  const kit = consoleKit(deps.views, deps.sessions, deps.clients);
   const routers = [clientRoutes({ kit, ...deps }), tryFlowRoutes({ kit, ...deps }), learnRoutes({ kit, ...deps })];
   return compose([
     consoleBoundary(kit, deps.accounts),

@@ -4,7 +4,9 @@
 // router of its own that uses these instead of copying them.
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware, Next } from 'koa';
+import type { ClientMetadata } from 'oidc-provider';
 import type { Accounts, Account } from '../accounts/accounts.js';
+import { ClientNotFound, type Clients } from '../clients/clients.js';
 import { clientFault } from '../errors/handler.js';
 import { ROUTES, consoleClientPath } from '../routes.js';
 import { checkCsrf, issueCsrf } from '../web/csrf.js';
@@ -34,12 +36,22 @@ export interface ConsoleKit {
   page(ctx: Context, name: ConsolePage, title: MessageKey, model?: Record<string, unknown>, status?: number): void;
   /** An error page in the reader's language. */
   problem(ctx: Context, status: number, message: MessageKey): void;
+  /**
+   * One of the signed-in account's clients, with its secret; when it is
+   * someone else's or does not exist, the same 404 page for both, and undefined.
+   */
+  ownClient(ctx: Context, clientId: string): Promise<ClientMetadata | undefined>;
 }
 
 type State = { console?: SignedIn };
 
-export function consoleKit(views: Views, sessions: ConsoleSessions): ConsoleKit {
+export function consoleKit(views: Views, sessions: ConsoleSessions, clients: Clients): ConsoleKit {
   const problem = (ctx: Context, status: number, message: MessageKey) => views.problem(ctx, status, message);
+  const signedIn = (ctx: Context) => {
+    const current = (ctx.state as State).console;
+    if (!current) throw new Error('signedIn() before requireSignIn');
+    return current;
+  };
 
   return {
     views,
@@ -54,11 +66,7 @@ export function consoleKit(views: Views, sessions: ConsoleSessions): ConsoleKit 
       if (!checkCsrf(ctx, submitted, CSRF_COOKIE)) return problem(ctx, 403, 'console.csrf');
       return next();
     },
-    signedIn: (ctx) => {
-      const current = (ctx.state as State).console;
-      if (!current) throw new Error('signedIn() before requireSignIn');
-      return current;
-    },
+    signedIn,
     page(ctx, name, title, model = {}, status = 200) {
       views.render(ctx, name, views.locale(ctx), (t) => t(title), {
         ...model,
@@ -73,6 +81,15 @@ export function consoleKit(views: Views, sessions: ConsoleSessions): ConsoleKit 
       ctx.status = status;
     },
     problem,
+    async ownClient(ctx, clientId) {
+      try {
+        return await clients.owned(signedIn(ctx).account.id, clientId);
+      } catch (err) {
+        if (!(err instanceof ClientNotFound)) throw err;
+        problem(ctx, 404, 'console.client.notFound');
+        return undefined;
+      }
+    },
   };
 }
 

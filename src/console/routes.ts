@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import type { ClientMetadata } from 'oidc-provider';
 import { AccountError, type Accounts, type Account } from '../accounts/accounts.js';
 import { KdfBusy } from '../accounts/password.js';
-import { ClientError, ClientNotFound, type ClientField, type Clients } from '../clients/clients.js';
+import { ClientError, type ClientField, type Clients } from '../clients/clients.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Throttle } from '../security/throttle.js';
 import { SCOPES } from '../oidc/scopes.js';
@@ -185,17 +185,8 @@ export function clientRoutes(deps: ConsoleDeps): Router {
     ctx.redirect(consoleClientPath(created.client_id));
   });
 
-  // A client that is not the signed-in account's is answered exactly as one
-  // that does not exist.
-  const owned = async (ctx: Context): Promise<ClientMetadata | undefined> => {
-    try {
-      return await clients.owned(signedIn(ctx).account.id, ctx.params.id ?? '');
-    } catch (err) {
-      if (!(err instanceof ClientNotFound)) throw err;
-      problem(ctx, 404, 'console.client.notFound');
-      return undefined;
-    }
-  };
+  // A client that is not the signed-in account's is answered exactly as one that does not exist.
+  const owned = (ctx: Context) => kit.ownClient(ctx, ctx.params.id ?? '');
 
   const clientPage = async (
     ctx: Context,

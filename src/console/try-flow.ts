@@ -8,7 +8,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ClientMetadata } from 'oidc-provider';
-import { ClientNotFound, type Clients } from '../clients/clients.js';
+import type { Clients } from '../clients/clients.js';
 import { SCOPES } from '../oidc/scopes.js';
 import { ROUTES, consoleClientPath, consoleTryPath } from '../routes.js';
 import { hasMessage, translator, type MessageKey, type Translate } from '../web/i18n.js';
@@ -92,15 +92,7 @@ export function tryFlowRoutes(deps: TryFlowDeps): Router {
   const tryPath = `${ROUTES.consoleClients}/:id${ROUTES.consoleTry}`;
 
   // A client that is not the account's is answered exactly as one that does not exist.
-  const owned = async (ctx: Context, id: string): Promise<ClientMetadata | undefined> => {
-    try {
-      return await clients.owned(signedIn(ctx).account.id, id);
-    } catch (err) {
-      if (!(err instanceof ClientNotFound)) throw err;
-      problem(ctx, 404, 'console.client.notFound');
-      return undefined;
-    }
-  };
+  const owned = (ctx: Context, id: string) => kit.ownClient(ctx, id);
 
   const flowOf = (session: Session, clientId: string): TryFlow | undefined => {
     const flow = session.data.tryFlow as TryFlow | undefined;
