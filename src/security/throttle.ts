@@ -117,8 +117,9 @@ export class Throttle {
 
   /** A good password: the username starts afresh, and the IP gets its attempt back. */
   async loginSucceeded(username: string, ip: string): Promise<void> {
-    await this.counters.delete(rowKey([this.#loginUser, hash(normalize(username))]));
-    await this.counters.reward(rowKey([this.#loginIp, hash(ip)]), 1, new Date());
+    const [user, address] = this.#login(username, ip).map(rowKey) as [string, string];
+    await this.counters.delete(user);
+    await this.counters.reward(address, 1, new Date());
   }
 
   clientAuthWait(clientId: string | undefined, ip: string): Promise<number> {
