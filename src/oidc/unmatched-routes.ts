@@ -10,11 +10,9 @@
 import type { Context, Next } from 'koa';
 import type { Configuration } from 'oidc-provider';
 import { ROUTES } from '../routes.js';
+import type { PageForPeople } from '../errors/handler.js';
 
 type Routes = NonNullable<Configuration['routes']>;
-
-/** Answers with a page when the request is a browser's on a page for people; false for JSON. */
-export type PageForPeople = (ctx: Context, status: number) => boolean;
 
 export function unmatchedRoutes(routes: Routes, registration: boolean, page: PageForPeople = () => false) {
   const r = routes as Required<Routes>;
