@@ -18,7 +18,6 @@ import { oauthError } from './errors/oauth.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { translator } from './web/i18n.js';
 import { switchLocale } from './web/locale.js';
-import { browserOnPeoplePage } from './web/wants-html.js';
 import { multipartTokenShim } from './oidc/multipart-token-shim.js';
 import { postAsGetShim } from './oidc/post-as-get-shim.js';
 import { ROUTES } from './routes.js';
@@ -66,12 +65,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestLog(log, metrics, config.trustProxy));
   app.use(securityHeaders(config.issuer));
   // A person's browser on one of our pages gets a page when something fails, never JSON.
-  const pageForPeople = (ctx: Koa.Context, status: number): boolean => {
-    if (!browserOnPeoplePage(ctx)) return false;
-    views.failure(ctx, status);
-    return true;
-  };
-  app.use(errorHandler(logError, pageForPeople));
+  app.use(errorHandler(logError, views.pageForPeople));
 
   // The API is served beside the provider here, so the issuer is its address too.
   // One document for /api/openapi.json and the console's API reference.
@@ -162,7 +156,7 @@ export function createApp(deps: AppDeps): Koa {
   ]) {
     router.all(path, (ctx) => {
       ctx.set('allow', 'GET, HEAD');
-      if (pageForPeople(ctx, 405)) return;
+      if (views.pageForPeople(ctx, 405)) return;
       oauthError(ctx, 405, 'invalid_request', 'method not allowed; allowed: GET, HEAD');
     });
   }

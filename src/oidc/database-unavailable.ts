@@ -8,6 +8,7 @@
 import type { Context, Next } from 'koa';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { oauthError } from '../errors/oauth.js';
+import type { PageForPeople } from '../errors/handler.js';
 
 const DOWN = Symbol('database unavailable');
 type Marked = Context & { [DOWN]?: boolean };
@@ -17,7 +18,7 @@ export function markIfDatabaseUnavailable(ctx: Context, err: unknown): void {
 }
 
 /** `page` answers a person's browser on a page meant for people with a page; false for JSON. */
-export function databaseUnavailable(page: (ctx: Context, status: number) => boolean = () => false) {
+export function databaseUnavailable(page: PageForPeople = () => false) {
   return async function answerUnavailable(ctx: Context, next: Next): Promise<void> {
     try {
       await next();

@@ -12,7 +12,6 @@ import { unmatchedRoutes } from './unmatched-routes.js';
 import { rfc6749ErrorCodes } from './rfc6749-error-codes.js';
 import { clientAuthThrottle } from '../security/client-auth-throttle.js';
 import { databaseUnavailable, markIfDatabaseUnavailable } from './database-unavailable.js';
-import { browserOnPeoplePage } from '../web/wants-html.js';
 import { openJwks, type StoredKey } from './keys.js';
 
 /** What the configuration needs (its `adapter`: one storage adapter factory for every provider this node builds), and more. */
@@ -34,11 +33,7 @@ export function providerBuilder(config: Config, services: ProviderServices): (ke
     provider.maxIpsCount = 1; // as in src/app.ts: only the proxy's own X-Forwarded-For entry
     // Post-processing of the library's own answers (its docs, "Pre- and post-middlewares").
     // A person's browser on a page meant for people gets a page when something fails, never JSON.
-    const page = (ctx: Parameters<typeof browserOnPeoplePage>[0], status: number) => {
-      if (!browserOnPeoplePage(ctx)) return false;
-      services.views.failure(ctx, status);
-      return true;
-    };
+    const page = services.views.pageForPeople;
     provider.use(databaseUnavailable(page));
     provider.on('server_error', markIfDatabaseUnavailable);
     provider.use(unmatchedRoutes(ROUTES.oauth, config.registration.enabled, page));

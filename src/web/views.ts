@@ -17,6 +17,7 @@ import {
   type Translate,
 } from './i18n.js';
 import { backTo, localeChoice } from './locale.js';
+import { browserOnPeoplePage } from './wants-html.js';
 import { ROUTES } from '../routes.js';
 
 /** The console's pages (src/console/), in views/console/. */
@@ -157,6 +158,17 @@ export class Views {
     );
     ctx.status = status;
   }
+
+  /**
+   * A failure's answer when the request is a person's browser on a page meant
+   * for people: the page, and true; false (nothing written) for JSON. Passed
+   * to the error handler and the provider's post-processing alike.
+   */
+  readonly pageForPeople = (ctx: Context, status: number): boolean => {
+    if (!browserOnPeoplePage(ctx)) return false;
+    this.failure(ctx, status);
+    return true;
+  };
 
   /** A failure by its HTTP status, as a page: for browsers on pages meant for people. */
   failure(ctx: Context, status: number): void {
