@@ -83,18 +83,7 @@ async function stopApi(p: ApiProcess | undefined): Promise<void> {
 
 beforeAll(async () => {
   server = await startServer();
-  await server.prepared.shop.putItem({
-    itemId: 'ITEM_001',
-    name: '品項1',
-    imgUrl: 'https://img.example.com/img/item_001.png',
-    amount: 100,
-  });
-  await server.prepared.shop.putItem({
-    itemId: 'ITEM_002',
-    name: '品項2',
-    imgUrl: 'https://img.example.com/img/item_002.png',
-    amount: 250,
-  });
+  await server.stockItems();
   rs = await server.client({ resourceServer: true, redirectUris: [] });
   expect(rs.client_secret).toBeTruthy();
   [api, wrongApi] = await Promise.all([

@@ -31,18 +31,7 @@ const OTHER_RESOURCE = 'https://elsewhere.example/api';
 let server: TestServer;
 beforeAll(async () => {
   server = await startServer();
-  await server.prepared.shop.putItem({
-    itemId: 'ITEM_001',
-    name: '品項1',
-    imgUrl: 'https://img.example.com/img/item_001.png',
-    amount: 100,
-  });
-  await server.prepared.shop.putItem({
-    itemId: 'ITEM_002',
-    name: '品項2',
-    imgUrl: 'https://img.example.com/img/item_002.png',
-    amount: 250,
-  });
+  await server.stockItems();
 });
 afterAll(() => server.close());
 

@@ -18,18 +18,7 @@ let user: { token: string; historyOnly: string; profileOnly: string };
 
 beforeAll(async () => {
   server = await startServer();
-  await server.prepared.shop.putItem({
-    itemId: 'ITEM_001',
-    name: '品項1',
-    imgUrl: 'https://img.example.com/img/item_001.png',
-    amount: 100,
-  });
-  await server.prepared.shop.putItem({
-    itemId: 'ITEM_002',
-    name: '品項2',
-    imgUrl: 'https://img.example.com/img/item_002.png',
-    amount: 250,
-  });
+  await server.stockItems();
   const res = await request(server.issuer, ROUTES.apiOpenApi);
   expect(res.status).toBe(200);
   doc = res.body;

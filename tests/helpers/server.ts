@@ -33,10 +33,17 @@ export interface TestServer {
     email?: string;
     serverId?: string;
   }): Promise<{ id: string; username: string; password: string; serverId: string }>;
+  /** Puts the API tests' catalog: ITEM_001 (amount 100) and ITEM_002 (amount 250). */
+  stockItems(): Promise<void>;
   close(): Promise<void>;
 }
 
 let counter = 0;
+
+const TEST_ITEMS = [
+  { itemId: 'ITEM_001', name: '品項1', imgUrl: 'https://img.example.com/img/item_001.png', amount: 100 },
+  { itemId: 'ITEM_002', name: '品項2', imgUrl: 'https://img.example.com/img/item_002.png', amount: 250 },
+];
 
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'oidc-test-'));
@@ -77,6 +84,9 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
         ...input,
       });
       return metadata as ClientMetadata & { client_id: string; client_secret?: string };
+    },
+    async stockItems() {
+      for (const item of TEST_ITEMS) await prepared.shop.putItem(item);
     },
     async user(input = {}) {
       const username = input.username ?? `user${++counter}`;
