@@ -5,13 +5,10 @@
 // two nodes on one database: what one node does is refused by the other's
 // /api/me on the very next request.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startServer, type TestServer } from './helpers/server.js';
 import { UserAgent, authorize, isPage, type Page } from './helpers/user-agent.js';
 import { call, expectEnvelopeError, expectInvalidToken, postForm, type Json } from './helpers/http.js';
-import { startPostgres, type PgServer } from './helpers/postgres.js';
+import { bothDatabases } from './helpers/both-databases.js';
 import { travel } from './helpers/clock.js';
 
 const REDIRECT = 'http://127.0.0.1:9999/cb';
@@ -21,22 +18,7 @@ const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9
 const GRANT_TTL = 60;
 const ACCESS_TOKEN_TTL = 600;
 
-let pgs: PgServer | undefined;
-const dir = mkdtempSync(join(tmpdir(), 'oidc-token-check-'));
-
-beforeAll(async () => {
-  pgs = await startPostgres();
-}, 60_000);
-
-afterAll(async () => {
-  await pgs?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, 30_000);
-
-const kinds: [string, () => Promise<string>][] = [
-  ['SQLite', async () => `file:${join(dir, 'shared.db')}`],
-  ['PostgreSQL', async () => pgs!.createDatabase('token_check')],
-];
+const { kinds } = bothDatabases('token_check');
 
 interface Tokens {
   access_token: string;

@@ -3,38 +3,21 @@
 // either side wrote are read alike by the other (DateTime formats included),
 // expiry compares the same, consume succeeds once under concurrency, and of
 // concurrent purchases with one tx_id the unique index lets one in.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { closeDatabase, openDatabase, tuneSqlite, type Database } from '../src/db/client.js';
 import { isUniqueViolation } from '../src/db/errors.js';
 import type { NewOrder } from '../src/db/queries/shop.js';
 import { migrate, readMigrations } from '../src/db/migrate.js';
 import { ROOT } from '../src/root.js';
-import { sql, startPostgres, type PgServer } from './helpers/postgres.js';
+import { sql } from './helpers/postgres.js';
+import { bothDatabases } from './helpers/both-databases.js';
 import { createLogger } from '../src/log.js';
 import { Throttle } from '../src/security/throttle.js';
 
-let pgs: PgServer | undefined;
-const dir = mkdtempSync(join(tmpdir(), 'oidc-queries-'));
 // PostgreSQL's timestamp(3) has no zone: a reader that took it as local
 // time would be off by hours, which a machine on UTC hides. Jest gives each
 // file a copy of process.env, so the zone cannot be set from here: run this
 // file once with TZ=America/New_York in the environment to check that.
-
-beforeAll(async () => {
-  pgs = await startPostgres();
-}, 60_000);
-
-afterAll(async () => {
-  await pgs?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, 30_000);
-
-const kinds: [string, () => Promise<string>][] = [
-  ['SQLite', async () => `file:${join(dir, 'queries.db')}`],
-  ['PostgreSQL', async () => pgs!.createDatabase('queries')],
-];
+const { kinds, postgres } = bothDatabases('queries');
 
 describe.each(kinds)('on %s', (_name, url) => {
   let database: Database;
@@ -523,7 +506,7 @@ describe.each(kinds)('on %s', (_name, url) => {
 
 describe('on PostgreSQL, connections the server ends', () => {
   test('idle connections ended by the server (pg_terminate_backend: a restart, a failover) are replaced, not fatal, and logged', async () => {
-    const url = await pgs!.createDatabase('ended');
+    const url = await postgres().createDatabase('ended');
     const lines: string[] = [];
     const database = openDatabase(url, createLogger('warn', { write: (line: string) => void lines.push(line) }));
     try {
@@ -533,7 +516,7 @@ describe('on PostgreSQL, connections the server ends', () => {
       expect(await database.queries.artifacts.find('Session', 'none')).toBeUndefined();
       const name = new URL(url).pathname.slice(1);
       const ended = await sql<{ n: number }>(
-        pgs!.adminUrl,
+        postgres().adminUrl,
         `SELECT COUNT(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'idle'`,
         [name],
       );
